@@ -1,0 +1,82 @@
+"""`python -m index build|update|status|remove`: the command line over index.update."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .embed import UnknownStack
+from .load import is_url, list_release_files
+from .settings import Settings, get_settings
+from .status import index_status
+from .store import StoreError
+from .update import Summary, build, remove, update
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m index", description="Index NATO communiqués for the question-answering bot.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = commands.add_parser("build", help="make the index hold exactly these sources (default: COMMUNIQUE_CORPUS)")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="file, folder, release URL or RSS/Atom feed URL")
+    p.add_argument("--reset", action="store_true", help="drop the existing index first (e.g. to change embedding model)")
+    p = commands.add_parser("update", help="add new and changed releases, keep the rest")
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument("--prune", action="store_true", help="also drop releases that disappeared from the given folders")
+    commands.add_parser("status", help="what the index holds")
+    p = commands.add_parser("remove", help="drop releases (a folder drops everything indexed from under it)")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    return parser
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = settings or get_settings()
+    try:
+        if args.command == "status":
+            print("\n".join(index_status(settings).lines()))
+            return 0
+        if args.command == "remove":
+            return _report(remove(args.sources, settings))
+        sources = args.sources or list(settings.corpus)
+        with _progress_bar(sources) as bar:
+            embedded = 0
+
+            def progress(event: str, n: int) -> None:
+                nonlocal embedded
+                if event == "release":
+                    bar.update(n)
+                else:
+                    embedded += n
+                    bar.set_postfix_str(f"{embedded} chunks embedded")
+            if args.command == "build":
+                summary = build(sources, settings, reset=args.reset, progress=progress)
+            else:
+                summary = update(sources, settings, prune=args.prune, progress=progress)
+        return _report(summary)
+    except (StoreError, UnknownStack) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UnknownStack) else 1
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to finish", file=sys.stderr)
+        return 130
+
+
+def _progress_bar(sources: list[str]) -> tqdm:
+    """A releases bar on stderr; its total is known when no source is a URL (feeds have unknown length)."""
+    total: int | None = 0
+    for source in sources:
+        if is_url(source):
+            total = None
+            break
+        path = Path(source)
+        total += len(list_release_files(path)) if path.is_dir() else 1
+    return tqdm(total=total, unit="release", file=sys.stderr, dynamic_ncols=True, mininterval=0.3)
+
+
+def _report(summary: Summary) -> int:
+    for failure in summary.failures:
+        print(str(failure), file=sys.stderr)
+    print(summary.line())
+    return 1 if summary.failures else 0

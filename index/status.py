@@ -1,0 +1,60 @@
+"""What the index holds, for `python -m index status` and the app's index panel."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .settings import Settings
+from .store import open_collection
+
+_PAGE = 5000
+
+
+@dataclass
+class IndexStatus:
+    releases: int = 0
+    chunks: int = 0
+    languages: dict[str, int] = field(default_factory=dict)   # releases per language
+    first_date: str | None = None
+    last_date: str | None = None
+    embeddings: str = ""
+    updated_at: str | None = None
+    where: str = ""
+
+    def lines(self) -> list[str]:
+        langs = ", ".join(f"{lang} {n}" for lang, n in sorted(self.languages.items())) or "none"
+        span = f"{self.first_date} to {self.last_date}" if self.first_date else "no dated releases"
+        return [
+            f"index:      {self.where}",
+            f"releases:   {self.releases}",
+            f"chunks:     {self.chunks}",
+            f"languages:  {langs}",
+            f"dates:      {span}",
+            f"embeddings: {self.embeddings}",
+            f"updated:    {self.updated_at or 'never'}",
+        ]
+
+
+def index_status(settings: Settings) -> IndexStatus:
+    """Counts and ranges read from Chroma itself (pages through large collections)."""
+    collection = open_collection(settings)
+    meta = collection.metadata or {}
+    status = IndexStatus(embeddings=str(meta.get("embeddings", "")), updated_at=meta.get("updated_at"),
+                         where=settings.chroma_url or str(settings.home.resolve()))
+    releases: dict[str, dict] = {}
+    offset = 0
+    while True:
+        page = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+        for m in page["metadatas"]:
+            releases.setdefault(str(m.get("source")), m)
+        status.chunks += len(page["ids"])
+        if len(page["ids"]) < _PAGE:
+            break
+        offset += _PAGE
+    status.releases = len(releases)
+    for m in releases.values():
+        lang = str(m.get("lang", "?"))
+        status.languages[lang] = status.languages.get(lang, 0) + 1
+    dates = sorted(str(m["date"]) for m in releases.values() if m.get("date"))
+    if dates:
+        status.first_date, status.last_date = dates[0], dates[-1]
+    return status

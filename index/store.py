@@ -1,0 +1,333 @@
+"""Chroma, the single source of truth, and the record manager that makes updates incremental.
+
+This is the only place index/ and bot/ meet. Every chunk's text, metadata, dense
+vector and sparse vector live in one Chroma collection (cosine space), so several
+processes against one Chroma server see the same index. The collection's metadata
+records which embedding stack built it (mixing models is refused) and a
+`generation` stamp bumped on every write, which readers use to refresh caches.
+
+In embedded mode a process-wide lock guards the directory: Chroma hangs for minutes
+when two processes open one embedded directory, so a second process fails at once
+with a message naming the holder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock, Timeout
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import VectorStore
+
+from .embed import EmbeddingStack, encode_matrix, stack_spec_of
+from .settings import Settings
+
+# Chroma metadata fields computed by the store, never part of a LangChain Document:
+SPARSE_KEY = "sparse"                  # the passage's sparse vector (SparseVector.encode)
+SENTENCE_VECTORS_KEY = "sentence_vectors"   # one dense vector per sentence span (encode_matrix), for extractive answers
+DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
+
+
+class StoreError(RuntimeError):
+    """The index cannot be opened or used as configured; the message says how to fix it."""
+
+
+class IndexBusy(StoreError):
+    """Another process holds the embedded index."""
+
+
+# --------------------------------------------------------------------------- client
+
+_clients: dict[str, Any] = {}
+_client_lock = threading.Lock()
+_dir_locks: dict[str, FileLock] = {}
+
+
+def _chroma_settings(settings: Settings) -> ChromaSettings:
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+
+
+def get_client(settings: Settings) -> Any:
+    """The process-wide Chroma client for these settings (embedded or server)."""
+    key = settings.chroma_url or str(settings.chroma_path.resolve())
+    with _client_lock:
+        if key not in _clients:
+            _clients[key] = _connect_server(settings) if settings.chroma_url else _open_embedded(settings)
+        return _clients[key]
+
+
+def _connect_server(settings: Settings) -> Any:
+    url = urlparse(settings.chroma_url or "")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL")
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    chroma = _chroma_settings(settings)
+    chroma.chroma_server_request_timeout_seconds = settings.chroma_timeout  # type: ignore[attr-defined]
+    try:
+        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma)
+        client.heartbeat()
+    except Exception as exc:
+        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {_one_line(exc)}") from exc
+    return client
+
+
+def _open_embedded(settings: Settings) -> Any:
+    home = settings.home
+    if home.exists() and not home.is_dir():
+        raise StoreError(f"COMMUNIQUE_HOME={home} is a file, not a folder: move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`")
+    if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
+        raise StoreError(f"{settings.chroma_path} is a file, not a Chroma folder: remove it, then run `python -m index build`")
+    home.mkdir(parents=True, exist_ok=True)
+    acquire_home_lock(settings)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=_chroma_settings(settings))
+    except Exception as exc:
+        raise StoreError(f"{settings.chroma_path} is not a readable Chroma index ({_one_line(exc)}): "
+                         f"remove it and run `python -m index build`") from exc
+
+
+def acquire_home_lock(settings: Settings) -> None:
+    """Hold COMMUNIQUE_HOME for this process's lifetime, or fail naming the holder."""
+    path = str((settings.home / "index.lock").resolve())
+    if path in _dir_locks:
+        return
+    lock = FileLock(path, thread_local=False)
+    owner = Path(path + ".owner")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = owner.read_text(encoding="utf-8", errors="replace").strip() if owner.exists() else "another process"
+        raise IndexBusy(f"the index in {settings.home} is in use by {holder}; stop it first, or run a Chroma server "
+                        f"(`chroma run --path DIR`) and set COMMUNIQUE_CHROMA_URL so several processes can share it") from None
+    owner.write_text(f"pid {os.getpid()} ({' '.join(sys.argv)[:200]})", encoding="utf-8")
+    _dir_locks[path] = lock
+
+
+def release_clients() -> None:
+    """Forget every client and release the embedded lock (tests, and the app's shutdown)."""
+    with _client_lock:
+        _clients.clear()
+        chromadb.api.client.SharedSystemClient.clear_system_cache()
+        for lock in _dir_locks.values():
+            lock.release(force=True)
+        _dir_locks.clear()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+# --------------------------------------------------------------------------- collection
+
+def open_collection(settings: Settings, stack_name: str | None = None, *, create: bool = False) -> Any:
+    """The communiqué collection, checked against the embedding stack that will read or write it.
+
+    With `create`, a missing collection is created for `stack_name`. A collection built
+    by another stack is refused, never mixed.
+    """
+    client = get_client(settings)
+    try:
+        if create:
+            collection = client.get_or_create_collection(
+                settings.collection, configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embeddings": stack_name, "generation": _stamp(), "updated_at": _now()},
+                embedding_function=None,
+            )
+        else:
+            collection = client.get_collection(settings.collection, embedding_function=None)
+    except StoreError:
+        raise
+    except Exception as exc:
+        if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+            raise StoreError(f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it") from exc
+        raise StoreError(f"cannot open the index in {_where(settings)}: {_one_line(exc)}") from exc
+    built_with = (collection.metadata or {}).get("embeddings")
+    if built_with is None:
+        raise StoreError(f"the collection {settings.collection!r} in {_where(settings)} was not made by this tool: "
+                         f"use another COMMUNIQUE_HOME or run `python -m index build --reset SOURCE ...`")
+    if stack_name is not None and built_with != stack_name:
+        raise StoreError(f"the index in {_where(settings)} was built with embeddings {built_with!r} but "
+                         f"COMMUNIQUE_EMBEDDINGS selects {stack_name!r}; mixing models is refused: set "
+                         f"COMMUNIQUE_EMBEDDINGS={stack_spec_of(built_with)} or rebuild with `python -m index build --reset SOURCE ...`")
+    return collection
+
+
+def collection_stack_name(settings: Settings) -> str:
+    """Which embedding stack built the existing index (StoreError if there is none)."""
+    return (open_collection(settings).metadata or {})["embeddings"]
+
+
+def drop_collection(settings: Settings) -> None:
+    client = get_client(settings)
+    try:
+        client.delete_collection(settings.collection)
+    except Exception:
+        pass  # nothing to drop
+
+
+def generation(collection: Any) -> str:
+    """Changes whenever any process writes to the collection."""
+    fresh = collection._client.get_collection(collection.name, embedding_function=None)  # re-read, metadata is cached
+    return str((fresh.metadata or {}).get("generation", ""))
+
+
+def _where(settings: Settings) -> str:
+    return settings.chroma_url or str(settings.home)
+
+
+def _stamp() -> str:
+    return uuid.uuid4().hex
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- LangChain vector store
+
+class ChunkStore(VectorStore):
+    """LangChain VectorStore over the Chroma collection, computing dense and sparse vectors itself.
+
+    Written directly on Chroma's client rather than langchain_chroma.Chroma because each
+    record also carries the sparse vector, and because embeddings already stored for the
+    same text are reused instead of recomputed (the text hash is the cache key).
+    It also keeps a journal of the sources it wrote or deleted, from which the CLI
+    reports added/updated/removed releases.
+    """
+
+    def __init__(self, collection: Any, stack: EmbeddingStack, *, on_embedded: Any = None) -> None:
+        self.collection = collection
+        self.stack = stack
+        self.on_embedded = on_embedded or (lambda n: None)
+        self.written_sources: set[str] = set()
+        self.deleted_sources: set[str] = set()
+        self.embedded_count = 0
+
+    @property
+    def embeddings(self) -> Embeddings | None:
+        return None
+
+    # -- writing
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        ids = list(kwargs.get("ids") or [d.id or uuid.uuid4().hex for d in documents])
+        if not documents:
+            return []
+        dense, derived = self._vectors_for(documents)
+        metadatas = [{**doc.metadata, **extra} for doc, extra in zip(documents, derived)]
+        self.collection.upsert(ids=ids, embeddings=dense, documents=[d.page_content for d in documents], metadatas=metadatas)
+        self.written_sources.update(str(d.metadata.get("source")) for d in documents)
+        self.touch()
+        return ids
+
+    def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, **kwargs: Any) -> list[str]:
+        texts = list(texts)
+        docs = [Document(page_content=t, metadata=(metadatas or [{}] * len(texts))[i]) for i, t in enumerate(texts)]
+        return self.add_documents(docs, **kwargs)
+
+    def _vectors_for(self, documents: list[Document]) -> tuple[np.ndarray, list[dict[str, str]]]:
+        """Reuse vectors already stored for identical text; embed only the rest, in one batch."""
+        hashes = [d.metadata["text_hash"] for d in documents]
+        known: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
+        found = self.collection.get(where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"])
+        for emb, meta in zip(found["embeddings"], found["metadatas"]):
+            extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
+            if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
+                known[meta["text_hash"]] = (np.asarray(emb, np.float32), extra)
+        todo = list({h: i for i, h in reversed(list(enumerate(hashes))) if h not in known}.values())
+        if todo:
+            docs = [documents[i] for i in todo]
+            vectors = self.stack.embed_passages([f"{d.metadata.get('title', '')}\n\n{d.page_content}" for d in docs])
+            sentences = [[d.page_content[a:b] for a, b in json.loads(d.metadata["sentences"])] for d in docs]
+            sentence_vectors = self.stack.embed_dense([s for group in sentences for s in group])
+            offset = 0
+            for j, (i, group) in enumerate(zip(todo, sentences)):
+                extra = {SENTENCE_VECTORS_KEY: encode_matrix(sentence_vectors[offset:offset + len(group)])}
+                offset += len(group)
+                if vectors.sparse is not None:
+                    extra[SPARSE_KEY] = vectors.sparse[j].encode()
+                known[hashes[i]] = (vectors.dense[j], extra)
+            self.embedded_count += len(todo)
+            self.on_embedded(len(todo))
+        dense = np.stack([known[h][0] for h in hashes]).astype(np.float32)
+        return dense, [known[h][1] for h in hashes]
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        if not ids:
+            return True
+        found = self.collection.get(ids=list(ids), include=["metadatas"])
+        self.deleted_sources.update(str(m.get("source")) for m in found["metadatas"])
+        self.collection.delete(ids=list(ids))
+        self.touch()
+        return True
+
+    def touch(self) -> None:
+        """Bump the generation so readers in every process refresh their caches."""
+        meta = dict(self.collection.metadata or {})
+        meta.update(generation=_stamp(), updated_at=_now())
+        meta.pop("hnsw:space", None)
+        self.collection.modify(metadata=meta)
+
+    # -- reading (LangChain compatibility; the bot's retriever fuses more signals)
+    def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        found = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [_to_document(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+
+    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        vector = self.stack.embed_queries([query]).dense[0]
+        found = self.collection.query(query_embeddings=[vector], n_results=k, where=kwargs.get("filter"),
+                                      include=["documents", "metadatas"])
+        return [_to_document(i, d, m) for i, d, m in zip(found["ids"][0], found["documents"][0], found["metadatas"][0])]
+
+    @classmethod
+    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any) -> "ChunkStore":
+        raise NotImplementedError("build the index with `python -m index build`")
+
+    def documents_of(self, sources: Iterable[str]) -> list[Document]:
+        """The stored chunks of these sources, exactly as indexed (hash-identical for the indexing API)."""
+        sources = list(sources)
+        if not sources:
+            return []
+        found = self.collection.get(where={"source": {"$in": sources}}, include=["documents", "metadatas"])
+        docs = [_to_document(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+        return sorted(docs, key=lambda d: (d.metadata["source"], d.metadata["chunk"]))
+
+
+def _to_document(id_: str, text: str | None, metadata: dict | None) -> Document:
+    meta = {k: v for k, v in (metadata or {}).items() if k not in DERIVED_KEYS}
+    return Document(id=id_, page_content=text or "", metadata=meta)
+
+
+# --------------------------------------------------------------------------- record manager
+
+def record_manager(settings: Settings) -> Any:
+    """LangChain's SQL record manager: which chunk hashes are indexed, grouped by source."""
+    from langchain_classic.indexes import SQLRecordManager
+
+    if not settings.records_url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
+    manager.create_schema()
+    return manager
+
+
+def indexed_sources(manager: Any) -> set[str]:
+    """Every source the record manager knows (SQLRecordManager has no public call for this)."""
+    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+    from sqlalchemy import select
+
+    with manager._make_session() as session:
+        rows = session.execute(select(UpsertionRecord.group_id).where(UpsertionRecord.namespace == manager.namespace).distinct())
+        return {row[0] for row in rows if row[0] is not None}

@@ -1,0 +1,159 @@
+"""Build, update and remove: keep the Chroma collection in step with the given sources.
+
+Bookkeeping goes through LangChain's indexing API (`langchain_core.indexing.index`
+with a SQL record manager, sha256 keys): a chunk whose text and metadata did not
+change is skipped, never re-embedded. Every write is an idempotent upsert keyed by
+that hash, so an update killed half-way finishes cleanly when run again.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index as langchain_index
+
+from .chunk import chunk_release
+from .embed import load_stack
+from .load import is_url, list_release_files, read_sources
+from .release import Failure, Release
+from .settings import Settings
+from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
+
+Progress = Callable[[str, int], None]   # (event, amount): "release" when one is read, "embedded" per chunk batch
+
+
+@dataclass
+class Summary:
+    """What a run changed, counted in releases."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    chunks_embedded: int = 0
+
+    def line(self) -> str:
+        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+                f"removed {self.removed}, failed {len(self.failures)}")
+
+
+def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, progress: Progress | None = None) -> Summary:
+    """Make the index hold exactly these sources (cleanup "full").
+
+    A source that fails to read keeps what the index already held for it: its stored
+    chunks are fed back unchanged, so "full" cleanup does not delete them.
+    """
+    if reset:
+        drop_collection(settings)
+        _reset_records(settings)
+    return _run(list(sources), settings, mode="full", progress=progress)
+
+
+def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None) -> Summary:
+    """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders."""
+    sources = list(sources)
+    summary = _run(sources, settings, mode="scoped_full", progress=progress)
+    if prune:
+        folders = [Path(s).resolve() for s in sources if not is_url(s) and Path(s).is_dir()]
+        present = {str(p.resolve()) for folder in folders for p in list_release_files(folder)}
+        gone = [s for s in indexed_sources(record_manager(settings))
+                if any(_is_under(s, folder) for folder in folders) and s not in present]
+        summary.removed += remove(gone, settings).removed
+    return summary
+
+
+def remove(sources: Iterable[str], settings: Settings) -> Summary:
+    """Drop releases by source; a folder drops every release indexed from under it."""
+    manager = record_manager(settings)
+    known = indexed_sources(manager)
+    targets: set[str] = set()
+    summary = Summary()
+    for source in sources:
+        matches = {source} & known if is_url(source) else _sources_matching(source, known)
+        if not matches:
+            summary.failures.append(Failure(source, "not in the index"))
+        targets |= matches
+    if targets:
+        store = _store(settings)
+        keys = manager.list_keys(group_ids=sorted(targets))
+        store.delete(keys)
+        manager.delete_keys(keys)
+        summary.removed = len(targets)
+    return summary
+
+
+# --------------------------------------------------------------------------- internals
+
+def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scoped_full"], progress: Progress | None) -> Summary:
+    progress = progress or (lambda event, n: None)
+    store = _store(settings, on_embedded=lambda n: progress("embedded", n))
+    manager = record_manager(settings)
+    before = indexed_sources(manager)
+    summary = Summary()
+    seen: list[str] = []
+    already_indexed: list[str] = []   # feed items not fetched again
+
+    def is_known(source: str) -> bool:
+        if source in before:
+            already_indexed.append(source)
+            return True
+        return False
+
+    def documents() -> Iterator[Document]:
+        items = read_sources(sources, max_bytes=int(settings.max_file_mb * 1_000_000),
+                             timeout=settings.fetch_timeout, is_known=is_known)
+        for item in items:
+            progress("release", 1)
+            if isinstance(item, Failure):
+                summary.failures.append(item)
+                if mode == "full":   # keep what the index held for it
+                    yield from store.documents_of([item.source])
+                continue
+            seen.append(item.source)
+            yield from (chunk.to_document() for chunk in chunk_release(item))
+        if mode == "full":   # feed items skipped because already indexed are part of the sources too
+            yield from store.documents_of(already_indexed)
+
+    result = langchain_index(documents(), manager, store, cleanup=mode, source_id_key="source",
+                             key_encoder="sha256", batch_size=64)
+    del result  # chunk-level counts; releases are counted from the store's journal below
+    current = set(seen)
+    for source in dict.fromkeys(seen):
+        changed = source in store.written_sources or source in store.deleted_sources
+        if source not in before:
+            summary.added += 1
+        elif changed:
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    summary.unchanged += len(set(already_indexed) - current)
+    summary.removed = len((store.deleted_sources - current) - store.written_sources - set(already_indexed))
+    summary.chunks_embedded = store.embedded_count
+    return summary
+
+
+def _store(settings: Settings, on_embedded: Callable[[int], None] | None = None) -> ChunkStore:
+    stack = load_stack(settings.embeddings)
+    collection = open_collection(settings, stack.name, create=True)
+    return ChunkStore(collection, stack, on_embedded=on_embedded)
+
+
+def _reset_records(settings: Settings) -> None:
+    manager = record_manager(settings)
+    keys = manager.list_keys()
+    if keys:
+        manager.delete_keys(keys)
+
+
+def _is_under(source: str, folder: Path) -> bool:
+    return not is_url(source) and os.path.commonpath([source, str(folder)]) == str(folder)
+
+
+def _sources_matching(source: str, known: set[str]) -> set[str]:
+    path = Path(source).resolve()
+    return {s for s in known if s == str(path) or (not is_url(s) and _is_under(s, path))}
