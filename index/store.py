@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
@@ -73,20 +74,32 @@ def _connect_server(settings: Settings) -> Any:
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL")
     port = url.port or (443 if url.scheme == "https" else 8000)
-    chroma = _chroma_settings(settings)
-    chroma.chroma_server_request_timeout_seconds = settings.chroma_timeout  # type: ignore[attr-defined]
     try:
-        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma)
+        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
+                                     settings=_chroma_settings(settings))
+        _set_request_timeout(client, settings.chroma_timeout)
         client.heartbeat()
     except Exception as exc:
         raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {_one_line(exc)}") from exc
     return client
 
 
-def _open_embedded(settings: Settings) -> Any:
+def _set_request_timeout(client: Any, seconds: float) -> None:
+    """chromadb's HTTP client waits forever and has no setting for it: bound its httpx session instead."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is not None:
+        session.timeout = httpx.Timeout(seconds)
+
+
+def _check_home(settings: Settings) -> None:
     home = settings.home
     if home.exists() and not home.is_dir():
         raise StoreError(f"COMMUNIQUE_HOME={home} is a file, not a folder: move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`")
+
+
+def _open_embedded(settings: Settings) -> Any:
+    home = settings.home
+    _check_home(settings)
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
         raise StoreError(f"{settings.chroma_path} is a file, not a Chroma folder: remove it, then run `python -m index build`")
     home.mkdir(parents=True, exist_ok=True)
@@ -179,9 +192,8 @@ def drop_collection(settings: Settings) -> None:
 
 
 def generation(collection: Any) -> str:
-    """Changes whenever any process writes to the collection."""
-    fresh = collection._client.get_collection(collection.name, embedding_function=None)  # re-read, metadata is cached
-    return str((fresh.metadata or {}).get("generation", ""))
+    """Changes whenever any process writes to the collection (read it from a freshly opened collection)."""
+    return str((collection.metadata or {}).get("generation", ""))
 
 
 def _where(settings: Settings) -> str:
@@ -317,9 +329,15 @@ def record_manager(settings: Settings) -> Any:
     from langchain_classic.indexes import SQLRecordManager
 
     if not settings.records_url:
+        _check_home(settings)
         settings.home.mkdir(parents=True, exist_ok=True)
-    manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
-    manager.create_schema()
+    try:
+        manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
+        manager.create_schema()
+    except Exception as exc:  # a damaged SQLite file or an unreachable database
+        where = "COMMUNIQUE_RECORDS_URL" if settings.records_url else str(settings.home / "records.sqlite")
+        fix = "check it" if settings.records_url else "remove it, then run `python -m index build`"
+        raise StoreError(f"cannot open the record manager ({where}): {_one_line(exc)}; {fix}") from exc
     return manager
 
 

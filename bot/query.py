@@ -1,0 +1,141 @@
+"""Turn a user's question (and the conversation so far) into what retrieval searches for.
+
+Three things a plain embedding misses are read from the question here:
+  * follow-ups lean on earlier turns ("Who presented it?"): the earlier question is folded in;
+  * dates ("in May 2024", "en juin 2024", "on 21 February 2024") steer towards releases of
+    that period, because recurring meetings differ mostly by date;
+  * a named page language ("the French topic page", "la version anglaise") prefers releases in it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.load import detect_lang
+
+MONTHS = {
+    **{m: i for i, m in enumerate("january february march april may june july august september october november december".split(), 1)},
+    **{m: i for i, m in enumerate("janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(), 1)},
+    **{m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
+    "sept": 9, "fevrier": 2, "aout": 8, "decembre": 12,
+}
+_MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
+_DAY_MONTH_YEAR = re.compile(rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH})\.?\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I)
+_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
+_ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)(?:-(\d\d))?\b")
+_YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
+
+# Words that make a question lean on the previous turn.
+_PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their|there|il|elle|ils|elles|lui|leur|leurs|celui|celle|cela|là)\b", re.I)
+_DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|the same|ce|cette|cet|ces)\s+(meeting|commission|committee|summit|event|visit|"
+                            r"conference|session|programme|program|plan|release|statement|agreement|initiative|mission|fund|"
+                            r"day|year|time|réunion|commission|comité|sommet|visite|conférence|programme|plan|mission|initiative|fonds|"
+                            r"accord|déclaration|jour|année|date)\b", re.I)
+_CONTINUATION = re.compile(r"^\s*(and|et|what about|how about|et pour|and for|and in|et en)\b", re.I)
+_WORD = re.compile(r"[^\W\d_][\w’'-]*", re.U)
+_STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
+what who whom whose when where which why how that this these those it its he him his she her they them their there
+would could should will can may might shall
+le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
+combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont""".split())
+SELF_CONTAINED_WORDS = 7   # a question with this many content words rarely needs the previous turn
+
+_LANG_HINTS = [
+    (re.compile(r"\b(french|français|française)\s+(version|page|topic page|release|text|article|statement|site)\b|"
+                r"\b(version|page|communiqué|article|texte)\s+(française|en français)\b|\bin french\b", re.I), "fr"),
+    (re.compile(r"\b(english)\s+(version|page|topic page|release|text|article|statement|site)\b|"
+                r"\b(version|page|communiqué|article|texte)\s+(anglaise|en anglais)\b|\bin english\b", re.I), "en"),
+]
+
+
+@dataclass(frozen=True)
+class DateHint:
+    """A date named in the question, as precise as it was given."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def match(self, iso_date: str | None) -> float:
+        """0 (no match) .. 1 (same day or month as asked) for a release's ISO date."""
+        if not iso_date or len(iso_date) < 4 or int(iso_date[:4]) != self.year:
+            return 0.0
+        if self.month is None:
+            return 0.5
+        if len(iso_date) < 7 or int(iso_date[5:7]) != self.month:
+            return 0.0
+        if self.day is None or len(iso_date) < 10:
+            return 1.0
+        return 1.0 if int(iso_date[8:10]) == self.day else 0.75
+
+
+@dataclass(frozen=True)
+class Query:
+    """What retrieval works with."""
+
+    question: str                      # as asked
+    text: str                          # what is searched: the question, with earlier turns folded in if it leans on them
+    lang: str                          # language of the question, for the reply
+    dates: tuple[DateHint, ...] = ()
+    lang_hint: str | None = None       # a page language the user asked for explicitly
+    folded: tuple[str, ...] = field(default_factory=tuple)   # earlier questions folded in
+
+
+def prepare(question: str, history: list[dict] | None = None) -> Query:
+    """Read a question in the context of the conversation."""
+    question = " ".join(question.split())
+    earlier = [m["content"] for m in (history or []) if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    folded = _context_for(question, earlier)
+    text = " ".join([*folded, question])
+    dates = find_dates(question) or tuple(d for q in folded for d in find_dates(q))
+    return Query(question=question, text=text, lang=detect_lang(question) if len(question) > 12 else _short_lang(question),
+                 dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded))
+
+
+def leans_on_context(question: str) -> bool:
+    """A follow-up starts with "and", points back ("that meeting"), or is short and uses a pronoun ("Who presented it?")."""
+    if _CONTINUATION.search(question) or _DEMONSTRATIVE.search(question):
+        return True
+    content = [w for w in _WORD.findall(question) if w.lower() not in _STOPWORDS]
+    return bool(_PRONOUN.search(question)) and len(content) < SELF_CONTAINED_WORDS
+
+
+def _context_for(question: str, earlier: list[str]) -> list[str]:
+    """Earlier user questions this one depends on, oldest first (a chain of follow-ups is followed back)."""
+    if not earlier or not leans_on_context(question):
+        return []
+    chain: list[str] = []
+    for previous in reversed(earlier[-3:]):
+        chain.insert(0, previous)
+        if not leans_on_context(previous):
+            break
+    return chain
+
+
+def find_dates(text: str) -> tuple[DateHint, ...]:
+    """Dates named in text, most precise forms first; bare years only when nothing more precise is there."""
+    found: list[DateHint] = []
+    for m in _DAY_MONTH_YEAR.finditer(text):
+        found.append(DateHint(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)) if m.group(1) else None))
+    for m in _MONTH_DAY_YEAR.finditer(text):
+        found.append(DateHint(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))))
+    for m in _ISO.finditer(text):
+        found.append(DateHint(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+    if not found:
+        found = [DateHint(int(y)) for y in _YEAR.findall(text)]
+    return tuple(dict.fromkeys(d for d in found if d.month is None or 1 <= d.month <= 12))
+
+
+def _lang_hint(question: str) -> str | None:
+    for pattern, lang in _LANG_HINTS:
+        if pattern.search(question):
+            return lang
+    return None
+
+
+def _short_lang(question: str) -> str:
+    # language detection is unreliable on a handful of words ("What is PAF-N?")
+    words = {w.lower() for w in re.findall(r"[^\W\d_]+", question)}
+    french = {"qui", "que", "quoi", "quel", "quelle", "quels", "quelles", "est", "le", "la", "les", "des", "du", "où", "quand", "combien", "comment", "pourquoi", "qu", "a", "présenté"}
+    english = {"what", "who", "when", "where", "which", "how", "why", "is", "the", "did", "does", "of", "it"}
+    return "fr" if len(words & french) > len(words & english) else "en"
