@@ -89,6 +89,12 @@ class Hit:
         return Document(id=self.id, page_content=self.text, metadata={**self.metadata, "score": self.score})
 
 
+@dataclass
+class Ranking:
+    hits: list[Hit]
+    query_vector: np.ndarray   # dense, of the searched text
+
+
 class Searcher:
     """Holds the embedding stack and the snapshot cache for one index; safe to share across threads."""
 
@@ -99,11 +105,16 @@ class Searcher:
         self.cache = SnapshotCache(settings, self.stack_name)
 
     def search(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        """The k best chunks for the query, best first."""
+        return self.rank(query, k, filters).hits
+
+    def rank(self, query: Query, k: int = 5, filters: Filters | None = None) -> "Ranking":
+        """Like search, but also returns the question's dense vector for the answer step to reuse."""
         filters = filters or Filters()
         snapshot = self.cache.current()
-        if not len(snapshot):
-            return []
         vectors = self.stack.embed_queries([query.text])
+        if not len(snapshot):
+            return Ranking([], vectors.dense[0])
         dense = self._dense(vectors.dense[0], filters, len(snapshot))
         rankings: dict[str, list[int]] = {}
         allowed = np.array([filters.admits(m) for m in snapshot.metadatas]) if (filters.lang or filters.date_from or filters.date_to) else None
@@ -136,7 +147,7 @@ class Searcher:
                             dense=dense.get(snapshot.ids[pos], 0.0), sparse=float(sparse_scores[pos]),
                             identifier=float(ident_scores[pos]), signals=ranks[pos]))
         hits.sort(key=lambda h: -h.score)
-        return hits[:k]
+        return Ranking(hits[:k], vectors.dense[0])
 
     def _dense(self, vector: np.ndarray, filters: Filters, size: int) -> dict[str, float]:
         """Chunk id -> cosine similarity, best first, from Chroma's own vector search."""

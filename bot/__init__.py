@@ -1,0 +1,11 @@
+"""Answers questions about NATO communiqués from the index, with numbered citations.
+
+    from bot import answer, retrieve
+    a = answer("What is PAF-N?")
+    a.text, a.found, a.citations
+"""
+from .answer import answer, answer_stream
+from .citations import Answer, Citation
+from .retrieve import CommuniqueRetriever, retrieve
+
+__all__ = ["Answer", "Citation", "CommuniqueRetriever", "answer", "answer_stream", "retrieve"]

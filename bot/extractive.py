@@ -1,0 +1,237 @@
+"""The offline answer: pick the sentences of the retrieved passages that answer the question.
+
+No language model: each sentence of the top passages is scored by
+  * meaning  — cosine between the question and the sentence (USE vectors computed at
+               index time, so this costs a lookup, not a model call);
+  * form     — does it hold what the question asks for: a person for "who", a date for
+               "when", a number for "how many", the term being defined for "what is";
+  * overlap  — the question's names, identifiers and numbers it repeats;
+  * rank     — the passage's place in the retrieval ranking.
+The best sentence (and a second one when it adds a distinct, nearly as good fact)
+becomes the answer, each followed by its passage's [n].
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+import numpy as np
+
+from index.embed import decode_matrix
+from index.store import SENTENCE_VECTORS_KEY, open_collection
+
+from .query import Query
+from .search import Hit, Ranking, Searcher
+
+WEIGHTS = {"meaning": 1.0, "form": 0.2, "overlap": 0.5, "rank": 0.05, "other_release": -0.2, "fragment": -0.3}
+SECOND_SENTENCE_RATIO = 0.8    # a second sentence joins the answer when it scores this close to the best
+PASSAGES_READ = 6              # sentences are taken from this many top passages
+MIN_SENTENCE_CHARS = 40        # shorter "sentences" are headings or parsing debris
+
+_WHO = re.compile(r"^\s*(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}(person|official|minister|president|general|ambassador|diplomat|prime minister|secretary|chair|commander|ministre|président|général|ambassadeur|diplomate|officier|premier ministre|secrétaire)\b", re.I)
+_WHEN = re.compile(r"^\s*(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b", re.I)
+_HOW_MANY = re.compile(r"\b(how many|how much|combien|what number|quel nombre|what percentage|quel pourcentage)\b", re.I)
+_DEFINE = re.compile(r"^\s*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|^\s*qu[’']est[- ]ce que\s+(?P<fr>.+?)\s*\??$|^\s*que (?:signifie|désigne)\s+(?P<fr2>.+?)\s*\??$", re.I)
+
+_TITLES = (r"General|Gen\.|Admiral|Adm\.|Air Chief Marshal|Air Marshal|Marshal|Lieutenant General|Lt\. Gen\.|Major General|Colonel|Commander|"
+           r"Minister|President|Prime Minister|Secretary General|Deputy Secretary General|Ambassador|Chancellor|King|Queen|Sheikh|"
+           r"Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Sir|Dame|Professor|"
+           r"général|amiral|ministre|président|présidente|premier ministre|secrétaire général|ambassadeur|ambassadrice|M\.|Mme")
+# A person: a title or honorific before a capitalised name, or two capitalised words that are not institution words.
+_INSTITUTION_WORDS = set("""nato otan alliance allied allies committee council command commander defence defense ministers minister
+secretary general military supreme transformation partnership partner partners programme program science peace security summit
+conference development warfare force forces mission support initiative fund innovation north atlantic women headquarters prime
+united states republic union european nations national international deputy special representative foreign affairs ukraine
+resolute response cooperation istanbul interoperability platform climate change action plan policy guidelines strategic concept
+the a an of and for on in le la les de du des et pour""".split())
+_PERSON_TITLED = re.compile(rf"\b(?:{_TITLES})\s+[A-ZÀ-Ý][\w’'-]+")
+_CAPITALISED_PAIR = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ’'-]+(?:\s+[A-ZÀ-Ý][a-zà-ÿ’'-]+)+\b")
+
+
+class _PersonPattern:
+    """Finds person names (a regex alone would take "Supreme Allied" for a name)."""
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        found = list(_PERSON_TITLED.finditer(text))
+        for match in _CAPITALISED_PAIR.finditer(text):
+            words = match.group(0).lower().split()
+            if not any(w in _INSTITUTION_WORDS for w in words):
+                found.append(match)
+        return found
+
+    def search(self, text: str) -> bool:
+        return bool(self.finditer(text))
+
+
+_PERSON = _PersonPattern()
+_DATE = re.compile(r"\b\d{1,2}(?:er)?\s+(January|February|March|April|May|June|July|August|September|October|November|December|"
+                   r"janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b|\b(19|20)\d\d\b", re.I)
+_NUMBER = re.compile(r"\b\d[\d,. ]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|hundred|thousand|"
+                     r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille)\b", re.I)
+_WHICH = re.compile(r"^\s*(which|what|quel|quelle|quels|quelles|où|where)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|est\b)\w+", re.I)
+_ENTITY = re.compile(r"(?<![\w-])(?:[A-ZÀ-Ý][\w’'-]+(?:\s+(?:of|de|du|des|and|et|the|la|le)?\s*[A-ZÀ-Ý][\w’'-]+)*)(?![\w-])")
+_WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
+_STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
+what who whom whose when where which why how that this these those it its he him his she her they them their there
+would could should will can may might shall about into over under after before during than then also not no nato otan
+le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
+combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont pas plus""".split())
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate answer sentence."""
+
+    hit: int            # index of its passage in the ranking
+    start: int          # span in the passage text
+    end: int
+    text: str
+    score: float
+    meaning: float
+
+
+class SentenceVectors:
+    """Per-chunk sentence spans and vectors from Chroma, with a small LRU cache."""
+
+    def __init__(self, searcher: Searcher, size: int = 4096) -> None:
+        self.searcher = searcher
+        self.size = size
+        self._cache: OrderedDict[str, tuple[list[list[int]], np.ndarray]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, hits: list[Hit]) -> dict[str, tuple[list[list[int]], np.ndarray]]:
+        with self._lock:
+            missing = [h.id for h in hits if h.id not in self._cache]
+        if missing:
+            collection = open_collection(self.searcher.settings, self.searcher.stack_name)
+            found = collection.get(ids=missing, include=["metadatas"])
+            with self._lock:
+                for id_, meta in zip(found["ids"], found["metadatas"]):
+                    spans = json.loads(meta.get("sentences") or "[]")
+                    vectors = decode_matrix(meta[SENTENCE_VECTORS_KEY], self.searcher.stack.dim) if meta.get(SENTENCE_VECTORS_KEY) else np.zeros((0, self.searcher.stack.dim), np.float32)
+                    self._cache[id_] = (spans, vectors)
+                    while len(self._cache) > self.size:
+                        self._cache.popitem(last=False)
+        with self._lock:
+            return {h.id: self._cache[h.id] for h in hits if h.id in self._cache}
+
+
+def rank_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors) -> list[Evidence]:
+    """Every sentence of the top passages, best answer first.
+
+    For a follow-up, meaning is measured against the new question as much as against
+    the folded text, or the sentence that answered the previous turn would win again.
+    """
+    hits = ranking.hits[:PASSAGES_READ]
+    question_vector = ranking.query_vector
+    if query.folded:
+        own = vectors.searcher.stack.embed_dense([query.question])[0]
+        question_vector = (question_vector + own) / 2
+    table = vectors.get(hits)
+    wants = _wants(query.question)
+    asked = _content_words(query.text)
+    top_release = hits[0].metadata.get("source") if hits else None
+    candidates = []
+    for h, hit in enumerate(hits):
+        spans, matrix = table.get(hit.id, ([], np.zeros((0, 1))))
+        if not spans or len(matrix) != len(spans):
+            spans, matrix = [[0, len(hit.text)]], None
+        meanings = matrix @ question_vector if matrix is not None else np.full(len(spans), hit.dense)
+        for (start, end), meaning in zip(spans, meanings):
+            sentence = hit.text[start:end]
+            candidates.append((h, hit, start, end, sentence, float(meaning), _content_words(sentence)))
+    weights = _local_idf(asked, [c[6] for c in candidates])
+    evidence: list[Evidence] = []
+    for h, hit, start, end, sentence, meaning, words in candidates:
+        if True:
+            parts = {
+                "meaning": meaning,
+                "form": _form(wants, sentence, query.text),
+                "overlap": sum(weights[w] for w in asked & words) / (sum(weights.values()) or 1.0),
+                "rank": 1.0 / (1 + h),
+                "other_release": float(hit.metadata.get("source") != top_release),
+                "fragment": float(len(sentence) < MIN_SENTENCE_CHARS),
+            }
+            score = sum(WEIGHTS[name] * value for name, value in parts.items())
+            evidence.append(Evidence(h, start, end, sentence, score, float(meaning)))
+    evidence.sort(key=lambda e: -e.score)
+    return evidence
+
+
+def choose(evidence: list[Evidence]) -> list[Evidence]:
+    """The best sentence, plus a second close one that says something else."""
+    if not evidence:
+        return []
+    chosen = [evidence[0]]
+    for candidate in evidence[1:3]:
+        if candidate.score >= SECOND_SENTENCE_RATIO * evidence[0].score and not _overlaps(candidate, chosen[0]):
+            chosen.append(candidate)
+            break
+    return chosen
+
+
+def _overlaps(a: Evidence, b: Evidence) -> bool:
+    return a.hit == b.hit and a.start < b.end and b.start < a.end
+
+
+def _wants(question: str) -> dict[str, Any]:
+    define = _DEFINE.match(question)
+    term = next((g for g in define.groups() if g and len(g) < 60), None) if define else None
+    return {
+        "who": bool(_WHO.search(question)) and not term,
+        "which": bool(_WHICH.search(question)),
+        "when": bool(_WHEN.search(question)),
+        "count": bool(_HOW_MANY.search(question)),
+        "term": (term or "").strip(" ?"),
+    }
+
+
+def _new(pattern: Any, sentence: str, question: str) -> bool:
+    """Does the sentence hold a match of `pattern` that the question does not already contain?"""
+    return any(m.group(0).strip().lower() not in question.lower() for m in pattern.finditer(sentence))
+
+
+def _form(wants: dict[str, Any], sentence: str, question: str) -> float:
+    score = 0.0
+    if (wants["who"] or wants["which"]) and _new(_PERSON if wants["who"] else _ENTITY, sentence, question):
+        score += 1.0
+    if wants["when"] and _new(_DATE, sentence, question):
+        score += 1.0
+    if wants["count"] and _new(_NUMBER, sentence, question):
+        score += 1.0
+    term = wants["term"]
+    if term:
+        core = re.sub(r"^(the|a|an|le|la|les|l’|l')\s*", "", term, flags=re.I)
+        if re.search(re.escape(core), sentence, re.I):
+            score += 1.0
+            if re.search(rf"\({re.escape(core)}\)|{re.escape(core)}\s*(is|are|was|est|sont|:|,|\()", sentence, re.I):
+                score += 1.0
+    return score
+
+
+def _content_words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 2}
+
+
+def _stem(word: str) -> str:
+    word = unicodedata.normalize("NFKD", word.lower()).encode("ascii", "ignore").decode()
+    for suffix in ("ing", "ies", "es", "s", "ed", "e"):
+        if len(word) > 4 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _local_idf(asked: set[str], pool: list[set[str]]) -> dict[str, float]:
+    """Weights of the question's words among the candidate sentences.
+
+    Words found in most candidates are the release's topic ("Conference", "Resolute
+    Support"); words found in few are what tells the answering sentence apart
+    ("attended", "troops"), so they weigh more.
+    """
+    n = len(pool) or 1
+    return {w: float(np.log(1 + n / (1 + sum(w in words for words in pool)))) for w in asked}
