@@ -44,14 +44,18 @@ def answer_stream(question: str, history: list[dict] | None = None, *, lang: str
                   date_to: str | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
     """Yield the answer text as it is written (str pieces), then the final, verified Answer."""
     settings = settings or get_settings()
+    if settings.llm:
+        llm.parse_spec(settings.llm)     # a bad COMMUNIQUE_LLM fails every question (LLMConfigError), not only answerable ones
     query = prepare(question, history)
     try:
         searcher = get_searcher(settings)
         if settings.llm and query.folded:
-            query = prepare(llm.rewrite_question(question, history or [], settings), None)
+            rewritten = llm.rewrite_question(question, history or [], settings)
+            if rewritten:                # else keep the follow-up with its earlier questions folded in
+                query = prepare(rewritten, None)
         ranking = searcher.rank(query, k=PASSAGES_READ, filters=Filters(lang, date_from, date_to))
         evidence = rank_sentences(query, ranking, _vectors_for(searcher))
-        if should_abstain(query, evidence, searcher.cache.current()):
+        if should_abstain(query, ranking.hits, evidence, searcher.cache.current()):
             text = ABSTAIN_TEXT.get(query.lang, ABSTAIN_TEXT["en"])
             yield text
             yield Answer(question=question, text=text, found=False, lang=query.lang, mode="abstain")
@@ -65,16 +69,23 @@ def answer_stream(question: str, history: list[dict] | None = None, *, lang: str
         message = f"The index is unavailable right now: {exc}"
         yield message
         yield Answer(question=question, text=message, found=False, lang=query.lang, mode="error", error=str(exc))
+    except llm.LLMError as exc:
+        yield str(exc)
+        yield Answer(question=question, text=str(exc), found=False, lang=query.lang, mode="error", error=str(exc))
 
 
 def _extractive_answer(query: Query, passages: list[Passage], evidence: list[Evidence]) -> Iterator[str | Answer]:
-    chosen = choose(evidence)
-    parts, quotes = [], {}
+    chosen = choose(evidence, [str(p.metadata.get("source")) for p in passages])
+    parts, quotes, announced = [], {}, set()
     for item in chosen:
         passage = passages[item.hit]
         sentence = item.text.strip()
-        if passage.metadata.get("lang") and passage.metadata.get("lang") != query.lang:
-            sentence = _other_language(query.lang, passage, sentence)
+        foreign = passage.metadata.get("lang") and passage.metadata.get("lang") != query.lang
+        if foreign:
+            sentence = _quote(query.lang, sentence)
+            if passage.metadata.get("source") not in announced:
+                sentence = f"{_from_release_in(query.lang, passage)} {sentence}"
+                announced.add(passage.metadata.get("source"))
         parts.append(f"{sentence} [{passage.n}]")
         quotes.setdefault(passage.n, []).append((item.start, item.end))
     text, citations = verify_citations(" ".join(parts), passages, quotes)
@@ -88,10 +99,11 @@ def _llm_answer(query: Query, passages: list[Passage], settings: Settings) -> It
         pieces.append(piece)
         yield piece
     raw = "".join(pieces).strip()
-    if llm.says_not_found(raw):
-        yield Answer(question=query.question, text=raw, found=False, lang=query.lang, mode="llm")
-        return
     text, citations = verify_citations(raw, passages)
+    not_found = llm.not_found_reply(raw, cited=bool(citations))
+    if not_found:
+        yield Answer(question=query.question, text=not_found, found=False, lang=query.lang, mode="llm")
+        return
     yield Answer(question=query.question, text=text, found=bool(citations), citations=citations, lang=query.lang, mode="llm")
 
 
@@ -99,13 +111,15 @@ def _passages(ranking: Ranking) -> list[Passage]:
     return [Passage(n=i + 1, id=h.id, text=h.text, metadata=h.metadata, score=h.score) for i, h in enumerate(ranking.hits)]
 
 
-def _other_language(question_lang: str, passage: Passage, sentence: str) -> str:
+def _from_release_in(question_lang: str, passage: Passage) -> str:
     """Say briefly, in the question's language, that the quoted release is in another language."""
     names = _LANG_NAMES.get(question_lang, _LANG_NAMES["en"])
     other = names.get(str(passage.metadata.get("lang")), str(passage.metadata.get("lang")))
-    if question_lang == "fr":
-        return f"D’après le communiqué en {other} : « {sentence} »"
-    return f"From the {other} release: “{sentence}”"
+    return f"D’après le communiqué en {other} :" if question_lang == "fr" else f"From the {other} release:"
+
+
+def _quote(question_lang: str, sentence: str) -> str:
+    return f"« {sentence} »" if question_lang == "fr" else f"“{sentence}”"
 
 
 def _vectors_for(searcher: Searcher) -> SentenceVectors:

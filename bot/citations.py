@@ -59,15 +59,15 @@ def verify_citations(text: str, passages: list[Passage], quotes: dict[int, list[
     def renumber(match: re.Match[str]) -> str:
         n = int(match.group(1))
         if n not in by_n:
-            return ""
+            return "\x00"
         if n not in order:
             order.append(n)
         return f"[{order.index(n) + 1}]"
 
     cleaned = _MARKER.sub(renumber, text)
+    cleaned = re.sub(r"[ \t]*\x00", "", cleaned)                        # a dropped marker takes its space with it
     cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)        # "[1] [1]" -> "[1]"
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
-    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
+    cleaned = cleaned.strip()
     citations = [_citation(i + 1, by_n[n], (quotes or {}).get(n, [])) for i, n in enumerate(order)]
     return cleaned, citations
 

@@ -28,8 +28,8 @@ from index.store import SENTENCE_VECTORS_KEY, open_collection
 from .query import Query
 from .search import Hit, Ranking, Searcher
 
-WEIGHTS = {"meaning": 1.0, "form": 0.2, "overlap": 0.5, "rank": 0.05, "other_release": -0.2, "fragment": -0.3}
-SECOND_SENTENCE_RATIO = 0.8    # a second sentence joins the answer when it scores this close to the best
+WEIGHTS = {"meaning": 1.0, "form": 0.2, "overlap": 0.3, "retrieval": 1.0, "other_release": -0.1, "fragment": -0.3, "repeat": -0.15}
+SECOND_SENTENCE_RATIO = 0.6    # a second sentence joins the answer when it scores this close to the best
 PASSAGES_READ = 6              # sentences are taken from this many top passages
 MIN_SENTENCE_CHARS = 40        # shorter "sentences" are headings or parsing debris
 
@@ -75,6 +75,12 @@ _NUMBER = re.compile(r"\b\d[\d,. ]*\b|\b(one|two|three|four|five|six|seven|eight
                      r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille)\b", re.I)
 _WHICH = re.compile(r"^\s*(which|what|quel|quelle|quels|quelles|où|where)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|est\b)\w+", re.I)
 _ENTITY = re.compile(r"(?<![\w-])(?:[A-ZÀ-Ý][\w’'-]+(?:\s+(?:of|de|du|des|and|et|the|la|le)?\s*[A-ZÀ-Ý][\w’'-]+)*)(?![\w-])")
+# The noun a which/what question asks about: "Which older committee did…" -> committee,
+# "Quel était le thème de…" -> thème.
+_FOCUS = re.compile(r"^\s*(?:which|what|quel|quelle|quels|quelles)\s+(?:(?:est|était|sont|étaient)\s+(?:le|la|les|l’|l')\s*)?"
+                    r"(?:[\w-]+\s+){0,2}?([\w-]{4,})(?=\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|of|de|du|des|that|qui|que|à|in|on|at|for)\b|\s*\?)", re.I)
+_DESCRIBE = re.compile(r"\b(describe[sd]?|characteri[sz]e[sd]?|define[sd]?|call(?:s|ed)?|qualif\w+|décri\w+|caractéris\w+|défini\w+)\b", re.I)
+_COPULA = re.compile(r"\b(is|are|was|remains|constitutes|est|sont|reste|constitue)\s+(a|an|the|one of|un|une|le|la|l’|l')\b", re.I)
 _WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
 _STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
 what who whom whose when where which why how that this these those it its he him his she her they them their there
@@ -91,8 +97,9 @@ class Evidence:
     start: int          # span in the passage text
     end: int
     text: str
-    score: float
+    score: float        # everything, the passage's retrieval rank included
     meaning: float
+    support: float      # how well the sentence itself answers (meaning, form, overlap): abstention reads this
 
 
 class SentenceVectors:
@@ -134,7 +141,7 @@ def rank_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors) -> 
         question_vector = (question_vector + own) / 2
     table = vectors.get(hits)
     wants = _wants(query.question)
-    asked = _content_words(query.text)
+    asked = content_words(query.text)
     top_release = hits[0].metadata.get("source") if hits else None
     candidates = []
     for h, hit in enumerate(hits):
@@ -144,8 +151,9 @@ def rank_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors) -> 
         meanings = matrix @ question_vector if matrix is not None else np.full(len(spans), hit.dense)
         for (start, end), meaning in zip(spans, meanings):
             sentence = hit.text[start:end]
-            candidates.append((h, hit, start, end, sentence, float(meaning), _content_words(sentence)))
+            candidates.append((h, hit, start, end, sentence, float(meaning), content_words(sentence)))
     weights = _local_idf(asked, [c[6] for c in candidates])
+    said = " ".join(" ".join(text.split()) for text in query.said)
     evidence: list[Evidence] = []
     for h, hit, start, end, sentence, meaning, words in candidates:
         if True:
@@ -153,26 +161,36 @@ def rank_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors) -> 
                 "meaning": meaning,
                 "form": _form(wants, sentence, query.text),
                 "overlap": sum(weights[w] for w in asked & words) / (sum(weights.values()) or 1.0),
-                "rank": 1.0 / (1 + h),
+                "retrieval": hit.score / hits[0].score,
                 "other_release": float(hit.metadata.get("source") != top_release),
                 "fragment": float(len(sentence) < MIN_SENTENCE_CHARS),
+                "repeat": float(_already_said(sentence, said)),   # a follow-up wants something new
             }
             score = sum(WEIGHTS[name] * value for name, value in parts.items())
-            evidence.append(Evidence(h, start, end, sentence, score, float(meaning)))
+            support = sum(WEIGHTS[name] * parts[name] for name in ("meaning", "form", "overlap", "fragment"))
+            evidence.append(Evidence(h, start, end, sentence, score, float(meaning), support))
     evidence.sort(key=lambda e: -e.score)
     return evidence
 
 
-def choose(evidence: list[Evidence]) -> list[Evidence]:
-    """The best sentence, plus a second close one that says something else."""
+def choose(evidence: list[Evidence], sources: list[str]) -> list[Evidence]:
+    """The best sentence, plus the next best from the same release when it scores close enough.
+
+    Two sentences of one release read as one answer with its context; a sentence from
+    another release would read as a non sequitur.
+    """
     if not evidence:
         return []
-    chosen = [evidence[0]]
-    for candidate in evidence[1:3]:
-        if candidate.score >= SECOND_SENTENCE_RATIO * evidence[0].score and not _overlaps(candidate, chosen[0]):
+    best = evidence[0]
+    source = sources[best.hit]
+    chosen = [best]
+    for candidate in evidence[1:]:
+        if candidate.score < SECOND_SENTENCE_RATIO * best.score:
+            break
+        if sources[candidate.hit] == source and not _overlaps(candidate, best):
             chosen.append(candidate)
             break
-    return chosen
+    return sorted(chosen, key=lambda e: (e.hit, e.start)) if len({e.hit for e in chosen}) == 1 else chosen
 
 
 def _overlaps(a: Evidence, b: Evidence) -> bool:
@@ -180,42 +198,68 @@ def _overlaps(a: Evidence, b: Evidence) -> bool:
 
 
 def _wants(question: str) -> dict[str, Any]:
+    """What kind of thing the question asks for."""
     define = _DEFINE.match(question)
-    term = next((g for g in define.groups() if g and len(g) < 60), None) if define else None
+    term = next((define.group(g) for g in ("en", "fr", "fr2") if define and define.group(g)), "")
+    term = term.strip(" ?") if len(term.split()) <= 6 else ""
+    focus = _FOCUS.search(question)
     return {
         "who": bool(_WHO.search(question)) and not term,
         "which": bool(_WHICH.search(question)),
+        "focus": _stem(focus.group(1)) if focus else "",
         "when": bool(_WHEN.search(question)),
         "count": bool(_HOW_MANY.search(question)),
-        "term": (term or "").strip(" ?"),
+        "describe": bool(_DESCRIBE.search(question)),
+        "term": term,
     }
 
 
 def _new(pattern: Any, sentence: str, question: str) -> bool:
-    """Does the sentence hold a match of `pattern` that the question does not already contain?"""
-    return any(m.group(0).strip().lower() not in question.lower() for m in pattern.finditer(sentence))
+    """Does the sentence hold a match of `pattern` that the question does not already contain (as whole words)?"""
+    return any(not re.search(rf"(?<![\w-]){re.escape(m.group(0).strip())}(?![\w-])", question, re.I)
+               for m in pattern.finditer(sentence) if m.group(0).strip())
+
+
+def _new_entities(sentence: str, question: str) -> list[str]:
+    """Capitalised names in the sentence (leading articles dropped) that the question does not contain."""
+    found = []
+    for match in _ENTITY.finditer(sentence):
+        name = re.sub(r"^(?:The|A|An|Le|La|Les|L’|L')\s*", "", match.group(0)).strip()
+        if name and not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.I):
+            found.append(name)
+    return found
 
 
 def _form(wants: dict[str, Any], sentence: str, question: str) -> float:
     score = 0.0
-    if (wants["who"] or wants["which"]) and _new(_PERSON if wants["who"] else _ENTITY, sentence, question):
-        score += 1.0
+    if wants["who"]:
+        score += float(_new(_PERSON, sentence, question))
+    elif wants["which"]:
+        entities = _new_entities(sentence, question)
+        if entities:
+            score += 1.0
+            if wants["focus"] and any(wants["focus"] in content_words(e) for e in entities):
+                score += 0.5   # "Which committee…?" -> a committee the question does not name
     if wants["when"] and _new(_DATE, sentence, question):
         score += 1.0
     if wants["count"] and _new(_NUMBER, sentence, question):
         score += 1.0
+    if wants["describe"] and _COPULA.search(sentence):
+        score += 1.0
     term = wants["term"]
     if term:
-        core = re.sub(r"^(the|a|an|le|la|les|l’|l')\s*", "", term, flags=re.I)
+        core = re.sub(r"^(the|a|an|le|la|les|l’|l')\s*|^NATO[’']s\s+", "", term, flags=re.I)
         if re.search(re.escape(core), sentence, re.I):
             score += 1.0
-            if re.search(rf"\({re.escape(core)}\)|{re.escape(core)}\s*(is|are|was|est|sont|:|,|\()", sentence, re.I):
+            if re.search(rf"\({re.escape(core)}\)|{re.escape(core)}\s*(\([^)]*\)\s*)?(is|are|was|est|sont|:|,|\()", sentence, re.I):
                 score += 1.0
     return score
 
 
-def _content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in _STOPWORDS and len(w) > 2}
+def content_words(text: str) -> set[str]:
+    """Stemmed, accent-folded words that carry meaning (no stopwords, no possessive 's)."""
+    words = (re.sub(r"[’']s$", "", w) for w in _WORD.findall(text))
+    return {_stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 2}
 
 
 def _stem(word: str) -> str:
@@ -224,6 +268,10 @@ def _stem(word: str) -> str:
         if len(word) > 4 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
+
+
+def _already_said(sentence: str, said: str) -> bool:
+    return bool(said) and " ".join(sentence.split())[:200] in said
 
 
 def _local_idf(asked: set[str], pool: list[set[str]]) -> dict[str, float]:

@@ -79,6 +79,7 @@ class Query:
     dates: tuple[DateHint, ...] = ()
     lang_hint: str | None = None       # a page language the user asked for explicitly
     folded: tuple[str, ...] = field(default_factory=tuple)   # earlier questions folded in
+    said: tuple[str, ...] = ()          # the bot's earlier answers, when the question follows them
 
 
 def prepare(question: str, history: list[dict] | None = None) -> Query:
@@ -88,8 +89,9 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
     folded = _context_for(question, earlier)
     text = " ".join([*folded, question])
     dates = find_dates(question) or tuple(d for q in folded for d in find_dates(q))
+    said = tuple(m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)) if folded else ()
     return Query(question=question, text=text, lang=detect_lang(question) if len(question) > 12 else _short_lang(question),
-                 dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded))
+                 dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded), said=said[-2:])
 
 
 def leans_on_context(question: str) -> bool:

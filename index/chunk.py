@@ -21,7 +21,9 @@ MAX_CHARS = 700   # tuned on the dev set: smaller chunks lost acronym definition
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINE = re.compile(r"\n+")
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and an upper-case letter or quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[»”\"')\]]?\s+(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])")
+# The boundary is the space only: the closing quote stays with its sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bGen\.)(?<!\bLt\.)(?<!\bNo\.)(?<!\bMme\.)"
+                           r"[»”\"')\]]?\s+(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])")   # not after "Mr." or an initial
 
 
 @dataclass(frozen=True)
