@@ -61,10 +61,11 @@ def answer_stream(question: str, history: list[dict] | None = None, *, lang: str
             yield Answer(question=question, text=text, found=False, lang=query.lang, mode="abstain")
             return
         passages = _passages(ranking)
-        if settings.llm:
-            yield from _llm_answer(query, passages, settings)
-        else:
-            yield from _extractive_answer(query, passages, evidence)
+        written = _llm_answer(query, passages, settings) if settings.llm else _extractive_answer(query, passages, evidence)
+        for item in written:
+            if isinstance(item, Answer):
+                item.question = question   # what the user asked, even when an LLM rewrote it for retrieval
+            yield item
     except StoreError as exc:
         message = f"The index is unavailable right now: {exc}"
         yield message

@@ -1,0 +1,170 @@
+"""What a user of `from bot import answer, retrieve` notices: answers, citations, follow-ups, abstention."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+
+from bot import Answer, CommuniqueRetriever, answer, retrieve
+from bot.citations import Passage, verify_citations
+from bot.confidence import named_terms
+from bot.query import DateHint, find_dates, leans_on_context, prepare
+
+PAF_N = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"
+
+
+def _name(source: str) -> str:
+    return os.path.basename(source)
+
+
+# --------------------------------------------------------------------------- unit: reading the question
+
+@pytest.mark.parametrize("text, expected", [
+    ("Who presided over the June 2024 meeting?", (DateHint(2024, 6),)),
+    ("Qui présidait la réunion de juin 2024 ?", (DateHint(2024, 6),)),
+    ("the meeting on 21 February 2024", (DateHint(2024, 2, 21),)),
+    ("le 1er décembre 2014", (DateHint(2014, 12, 1),)),
+    ("What happened in 2012?", (DateHint(2012),)),
+    ("What is PAF-N?", ()),
+])
+def test_dates_named_in_a_question_are_read_in_both_languages(text, expected):
+    assert find_dates(text) == expected
+
+
+def test_a_date_hint_matches_releases_of_that_period_more_than_of_that_year():
+    hint = DateHint(2024, 6)
+    assert hint.match("2024-06-11") > hint.match("2024-02-21") == 0.0
+    assert DateHint(2024).match("2024-02-21") > DateHint(2024).match("2023-06-15")
+
+
+@pytest.mark.parametrize("question, follows", [
+    ("Who presented it?", True),
+    ("Who chaired the committee that held that meeting?", True),
+    ("Which older committee did it take over from?", True),
+    ("And in 2019?", True),
+    ("What is PAF-N?", False),
+    ("Which Ally offered to provide the legal framework for the new Innovation Fund and to help pay its set-up costs?", False),
+])
+def test_follow_ups_are_told_apart_from_standalone_questions(question, follows):
+    assert leans_on_context(question) is follows
+
+
+def test_a_follow_up_is_searched_with_the_question_it_follows():
+    history = [{"role": "user", "content": "What is PAF-N?"}, {"role": "assistant", "content": "A framework [1]"}]
+    query = prepare("Who presented it?", history)
+    assert query.text == "What is PAF-N? Who presented it?"
+    assert prepare("What is PAF-N?", history).text == "What is PAF-N?"
+
+
+def test_invented_markers_are_dropped_and_the_rest_renumbered_by_first_use():
+    passages = [Passage(n, f"id{n}", f"passage {n}", {"source": f"s{n}", "title": f"t{n}", "lang": "en"}, 1.0) for n in (1, 2, 3)]
+    text, citations = verify_citations("First [3]. Second [9] and [1]. Again [3].", passages)
+    assert text == "First [1]. Second and [2]. Again [1]."
+    assert [c.source for c in citations] == ["s3", "s1"]
+    assert [c.n for c in citations] == [1, 2]
+
+
+def test_names_a_question_asks_about_are_found_for_the_coverage_check():
+    assert "Steadfast Noon" in named_terms("How much did the Steadfast Noon nuclear deterrence exercise cost in 2023?")
+    assert "BALTOPS" in named_terms("How many ships took part in BALTOPS 2019?")
+
+
+# --------------------------------------------------------------------------- end to end: the real index and models
+
+@pytest.mark.e2e
+def test_what_is_paf_n_is_answered_from_the_french_release(built_index):
+    result = answer("What is PAF-N?", settings=built_index)
+    assert isinstance(result, Answer) and result.found
+    assert _name(result.citations[0].source) == PAF_N
+    assert "forces partenaires d’appoint pour l’OTAN" in result.text      # the defining sentence
+    assert "French release" in result.text                                # the language is said
+    assert "[1]" in result.text and all(f"[{c.n}]" in result.text for c in result.citations)
+    first = result.citations[0]
+    assert first.lang == "fr" and first.date == "2024-06-11" and first.title.startswith("Réunion virtuelle")
+    start, end = first.quotes[0]
+    assert "PAF-N" in first.text[start:end]
+
+
+@pytest.mark.e2e
+def test_who_presented_it_follows_the_conversation(built_index):
+    first = answer("What is PAF-N?", settings=built_index)
+    history = [{"role": "user", "content": "What is PAF-N?"}, {"role": "assistant", "content": first.text}]
+    result = answer("Who presented it?", history=history, settings=built_index)
+    assert result.found
+    assert _name(result.citations[0].source) == PAF_N
+    assert "Cavoli" in result.text
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("question", [
+    "How many ships took part in BALTOPS 2019?",
+    "Which city will host the NATO Summit in 2031?",
+    "Combien de soldats ont participé à l'exercice Trident Juncture 2018 ?",
+])
+def test_questions_the_releases_do_not_answer_are_declined(built_index, question):
+    result = answer(question, settings=built_index)
+    assert not result.found and not result.citations
+    assert result.text in ("I could not find this in the indexed releases.",
+                           "Je n’ai pas trouvé cette information dans les communiqués indexés.")
+
+
+@pytest.mark.e2e
+def test_a_french_question_finds_an_english_release_and_answers_in_french(built_index):
+    result = answer("Qui a pris ses fonctions de représentante spéciale de l'OTAN pour les femmes, la paix et la sécurité "
+                    "en janvier 2018 ?", settings=built_index)
+    assert result.found and result.lang == "fr"
+    assert _name(result.citations[0].source) == "2018-01-08-en-wps-special-representative-takes-office.txt"
+    assert "Clare Hutchinson" in result.text and "communiqué en anglais" in result.text
+
+
+@pytest.mark.e2e
+def test_retrieve_returns_documents_best_first_with_indexed_metadata(built_index):
+    documents = retrieve("What is PAF-N?", k=5, settings=built_index)
+    assert 1 <= len(documents) <= 5 and all(isinstance(d, Document) for d in documents)
+    assert _name(documents[0].metadata["source"]) == PAF_N
+    scores = [d.metadata["score"] for d in documents]
+    assert scores == sorted(scores, reverse=True)
+    for key in ("source", "doc_id", "title", "date", "lang", "chunk", "start", "end"):
+        assert key in documents[0].metadata
+
+
+@pytest.mark.e2e
+def test_filters_limit_language_and_dates(built_index):
+    english = retrieve("What is PAF-N?", k=5, lang="en", settings=built_index)
+    assert english and all(d.metadata["lang"] == "en" for d in english)
+    old = retrieve("Resolute Support", k=5, date_from="2014-01-01", date_to="2014-12-31", settings=built_index)
+    assert old and all("2014-01-01" <= d.metadata["date"] <= "2014-12-31" for d in old)
+
+
+@pytest.mark.e2e
+def test_a_date_in_the_question_steers_towards_releases_of_that_period(built_index):
+    documents = retrieve("Which Georgian prime minister did Stoltenberg receive at NATO Headquarters on 21 February 2024?",
+                         k=3, settings=built_index)
+    assert documents[0].metadata["date"] == "2024-02-21"
+
+
+@pytest.mark.e2e
+def test_the_retriever_composes_with_langchain(built_index):
+    retriever = CommuniqueRetriever(k=3, settings=built_index)
+    documents = retriever.invoke("What is PAF-N?")
+    assert _name(documents[0].metadata["source"]) == PAF_N
+    assert len(retriever.batch(["What is PAF-N?", "What is NATO's Resilience Committee?"])) == 2
+
+
+@pytest.mark.e2e
+def test_python_m_bot_prints_the_answer_and_its_sources(built_index, tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    # the embedded index is held by this test process, so the CLI reads a copy of it
+    import shutil
+    home = tmp_path / "home"
+    shutil.copytree(built_index.home, home, ignore=shutil.ignore_patterns("index.lock*"))
+    env = {**os.environ, "COMMUNIQUE_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "bot", "What is PAF-N?"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "PAF-N" in done.stdout and PAF_N in done.stdout
