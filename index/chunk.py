@@ -23,7 +23,7 @@ _LINE = re.compile(r"\n+")
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and an upper-case letter or quote.
 # The boundary is the space only: the closing quote stays with its sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bGen\.)(?<!\bLt\.)(?<!\bNo\.)(?<!\bMme\.)"
-                           r"[»”\"')\]]?\s+(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])")   # not after "Mr." or an initial
+                           r"[»”\"')\]]?(?P<gap>\s+)(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])")   # not after "Mr." or an initial
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ def _spans(text: str, boundary: re.Pattern[str], start: int, end: int) -> list[t
     """Non-blank spans of text[start:end] between matches of `boundary`, trimmed of whitespace."""
     spans, pos = [], start
     for match in boundary.finditer(text, start, end):
-        spans.append((pos, match.start()))
+        # a boundary with a "gap" group cuts there only (a sentence keeps its closing quote)
+        spans.append((pos, match.start("gap") if "gap" in boundary.groupindex else match.start()))
         pos = match.end()
     spans.append((pos, end))
     return [_trim(text, a, b) for a, b in spans if text[a:b].strip()]

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from .embed import UnknownStack
@@ -34,7 +35,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))   # indexing may use every core (index.embed)
-    settings = settings or get_settings()
+    try:
+        settings = settings or get_settings()
+    except ValidationError as exc:  # a COMMUNIQUE_* variable that does not parse is a usage error
+        for error in exc.errors():
+            print(f"error: COMMUNIQUE_{str(error['loc'][0]).upper()}: {error['msg']}", file=sys.stderr)
+        return 2
     try:
         if args.command == "status":
             print("\n".join(index_status(settings).lines()))

@@ -130,7 +130,8 @@ class SentenceTransformerStack:
 
         self.name = f"sentence-transformers:{model}"
         self._model = SentenceTransformer(model, device="cpu", local_files_only=os.path.exists(model))
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -162,6 +163,11 @@ def load_stack(spec: str) -> EmbeddingStack:
         except Exception as exc:  # hub or file errors come in many types; the user needs one line
             raise UnknownStack(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0]) from exc
     raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled' or 'sentence-transformers:<model>'")
+
+
+def stack_name(spec: str) -> str:
+    """The name a stack records in the collection, known without loading any model."""
+    return BundledStack.name if spec in ("bundled", "default", BundledStack.name) else spec.strip()
 
 
 def stack_spec_of(name: str) -> str:

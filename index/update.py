@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.indexing import index as langchain_index
 
 from .chunk import chunk_release
-from .embed import load_stack
+from .embed import load_stack, stack_name
 from .load import is_url, list_release_files, read_sources
 from .release import Failure, Release
 from .settings import Settings
@@ -46,7 +46,8 @@ def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, pr
     """Make the index hold exactly these sources (cleanup "full").
 
     A source that fails to read keeps what the index already held for it: its stored
-    chunks are fed back unchanged, so "full" cleanup does not delete them.
+    chunks are fed back unchanged, so "full" cleanup does not delete them. For a folder
+    that cannot be read (moved, unmounted, mistyped) that is every release indexed from under it.
     """
     if reset:
         drop_collection(settings)
@@ -111,8 +112,9 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
             progress("release", 1)
             if isinstance(item, Failure):
                 summary.failures.append(item)
-                if mode == "full":   # keep what the index held for it
-                    yield from store.documents_of([item.source])
+                if mode == "full":   # keep what the index held for it (a missing folder: all it held)
+                    held = {item.source} if is_url(item.source) else _sources_matching(item.source, before)
+                    yield from store.documents_of(sorted(held))
                 continue
             seen.append(item.source)
             yield from (chunk.to_document() for chunk in chunk_release(item))
@@ -138,9 +140,8 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
 
 
 def _store(settings: Settings, on_embedded: Callable[[int], None] | None = None) -> ChunkStore:
-    stack = load_stack(settings.embeddings)
-    collection = open_collection(settings, stack.name, create=True)
-    return ChunkStore(collection, stack, on_embedded=on_embedded)
+    collection = open_collection(settings, stack_name(settings.embeddings), create=True)   # refuse a mismatch before loading a model
+    return ChunkStore(collection, load_stack(settings.embeddings), on_embedded=on_embedded)
 
 
 def _reset_records(settings: Settings) -> None:

@@ -1,0 +1,164 @@
+"""Fixtures shared by every test file.
+
+* the development corpus (read in place, copied to a tmp dir at run time, never into the repo);
+* `built_index`: that corpus indexed once per session with the bundled models (reuse it read-only);
+* `chroma_server`: a real `chroma run` server for the server-mode tests;
+* `run_cli`: `python -m index ...` as a subprocess.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the venv
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from helpers.cli import CliResult, run_index_cli  # noqa: E402
+from helpers.indexing import EmbeddingSpy, make_settings  # noqa: E402
+from helpers.webserver import free_port  # noqa: E402
+from index.settings import Settings  # noqa: E402
+
+SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+SERVER_START_TIMEOUT = 30.0
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    """The development corpus (38 real NATO releases, EN+FR), read-only; skips when absent."""
+    if not SHARED_CORPUS.is_dir() or not any(SHARED_CORPUS.glob("*.txt")):
+        pytest.skip(f"development corpus not found in {SHARED_CORPUS}")
+    return SHARED_CORPUS
+
+
+@pytest.fixture(scope="session")
+def corpus_copy(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tmp copy of the corpus release files (.txt only, not SOURCES.md); do not modify it."""
+    dest = tmp_path_factory.mktemp("corpus")
+    for path in sorted(shared_corpus.glob("*.txt")):
+        shutil.copy2(path, dest / path.name)
+    return dest.resolve()
+
+
+@pytest.fixture(scope="session")
+def built_index(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of an embedded index holding the whole corpus copy (bundled models), built once.
+
+    Read-only for every test. This process holds its home's lock, so a subprocess
+    must work on a copy (helpers.indexing.copy_index).
+    """
+    from index.update import build
+
+    settings = make_settings(tmp_path_factory.mktemp("built-index") / "home")
+    summary = build([str(corpus_copy)], settings)
+    assert not summary.failures, summary.failures
+    return settings
+
+
+# --------------------------------------------------------------------------- Chroma server
+
+
+def _chroma_executable() -> Path:
+    for candidate in (Path(sys.executable).parent / "chroma", PROJECT_ROOT / ".venv" / "bin" / "chroma"):
+        if candidate.exists():
+            return candidate
+    pytest.skip("the `chroma` command is not installed in the virtualenv")
+
+
+def _wait_for_heartbeat(url: str, process: subprocess.Popen, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"`chroma run` exited with status {process.returncode} before answering")
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"`chroma run` did not answer at {url} within {timeout:g} s")
+
+
+def _stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process group, then SIGKILL it if it lingers; never leaves an orphan."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL (http://127.0.0.1:PORT) of a `chroma run` server for this session.
+
+    Tests share it: each uses its own collection name (and its own COMMUNIQUE_HOME for the records).
+    """
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(data / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [str(_chroma_executable()), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            _wait_for_heartbeat(url, process, SERVER_START_TIMEOUT)
+            yield url
+        finally:
+            _stop_process_group(process)
+
+
+# --------------------------------------------------------------------------- fresh indexes
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+def index_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings of a fresh, empty index, once embedded (under tmp_path) and once on the Chroma server.
+
+    On the server each test gets its own collection; the record manager lives under tmp_path either way.
+    """
+    chroma_url = request.getfixturevalue("chroma_server") if request.param == "server" else None
+    return make_settings(tmp_path / "home", chroma_url=chroma_url, collection=f"test-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def embedding_spy(monkeypatch: pytest.MonkeyPatch) -> EmbeddingSpy:
+    """Records every text that index.update's runs in this test embed (the real models still embed them)."""
+    import index.update
+
+    spy = EmbeddingSpy()
+    real_load_stack = index.update.load_stack
+    monkeypatch.setattr(index.update, "load_stack", lambda spec: spy.wrap(real_load_stack(spec)))
+    return spy
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> Callable[..., CliResult]:
+    """`run_cli(args, env, timeout=180)` -> (returncode, stdout, stderr) of `python -m index ARGS`.
+
+    `env` is a Settings (turned into COMMUNIQUE_* variables) or a complete environment
+    (see helpers.cli.cli_env); the process runs in the project root with this interpreter.
+    """
+    return run_index_cli

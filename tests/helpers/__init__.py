@@ -1,0 +1,1 @@
+"""Shared helpers of the test suite (imported as `helpers.<module>`; tests/ is on sys.path)."""

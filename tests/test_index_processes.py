@@ -1,0 +1,113 @@
+"""Several processes and a crash: an update killed half-way, an embedded index in use, a shared server."""
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import PROJECT_ROOT, cli_env, hold_index, index_command, kill_group
+from helpers.indexing import copy_releases, ids_by_source, make_settings, record_count, stored_chunks
+from index.chunk import chunk_release
+from index.embed import BundledStack
+from index.load import read_sources
+from index.settings import Settings
+from index.store import DERIVED_KEYS, open_collection, record_manager
+from index.status import index_status
+
+pytestmark = pytest.mark.e2e
+
+BATCH = 64   # index.update writes chunks in batches of 64: stored, then recorded, batch by batch
+SHORT_EN = "2017-06-20-en-dsg-bosnia-herzegovina-reforms.txt"
+SHORT_FR = "2019-04-03-fr-discours-congres-etats-unis.txt"
+
+
+def _releases_for_two_batches(corpus: Path) -> tuple[list[Path], int]:
+    """The first corpus files holding a bit more than one batch of chunks, and their chunk count."""
+    chosen, total = [], 0
+    for item in read_sources([str(corpus)]):
+        chosen.append(Path(item.source))
+        total += len(chunk_release(item))
+        if total >= BATCH + 6:
+            return chosen, total
+    pytest.skip("the corpus is too small for two batches")
+
+
+def test_update_killed_midway_completes_exactly_when_run_again(index_settings: Settings, corpus_copy: Path,
+                                                              built_index: Settings, tmp_path: Path, run_cli) -> None:
+    files, total = _releases_for_two_batches(corpus_copy)
+    # A clean build of the same files is part of the session's index (same paths, same chunk ids).
+    reference = set().union(*(ids for source, ids in ids_by_source(built_index).items() if Path(source) in files))
+    assert len(reference) == total
+
+    with open(tmp_path / "killed.stderr", "wb") as log:
+        process = subprocess.Popen(index_command("update", *files), cwd=PROJECT_ROOT, env=cli_env(index_settings),
+                                   stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 240
+            while record_count(index_settings.home) == 0:   # until the first batch is stored and recorded
+                assert process.poll() is None, "the update ended before it could be killed"
+                assert time.monotonic() < deadline, "no batch was recorded within 240 s"
+                time.sleep(0.05)
+        finally:
+            kill_group(process, signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
+    recorded = record_count(index_settings.home)
+    assert 0 < recorded < total, "killed half-way: some chunks recorded, not all"
+
+    result = run_cli(["update", *files], index_settings, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    added, updated, unchanged, removed, failed = map(int, re.findall(r"\d+", result.summary))
+    assert (added + unchanged, updated, removed, failed) == (len(files), 0, 0, 0), result.summary
+    embedded = [int(n) for n in re.findall(r"(\d+) chunks embedded", result.stderr)]
+    assert max(embedded, default=0) <= total - recorded, "what was stored before the kill is not embedded again"
+
+    chunks = stored_chunks(index_settings)
+    assert sorted(c.id for c in chunks) == sorted(reference), "no duplicate, no missing chunk"
+    assert open_collection(index_settings).count() == total
+    assert all(set(DERIVED_KEYS) <= set(c.metadata) for c in chunks), "every chunk has all its vectors"
+    assert set(record_manager(index_settings).list_keys()) == reference
+
+
+def test_embedded_index_in_use_fails_fast_naming_the_holder(shared_corpus: Path, tmp_path: Path, run_cli) -> None:
+    settings = make_settings(tmp_path / "home")
+    (release,) = copy_releases([SHORT_EN], shared_corpus, tmp_path / "releases")
+
+    with hold_index(settings) as holder:
+        for args in (["update", release], ["status"]):
+            started = time.monotonic()
+            result = run_cli(args, settings, timeout=60)
+            elapsed = time.monotonic() - started
+
+            assert result.returncode != 0
+            assert elapsed < 10, f"{args[0]} took {elapsed:.1f} s"
+            assert "Traceback" not in result.stderr
+            assert len(result.errors) == 1, result.stderr
+            assert "in use by" in result.errors[0] and f"pid {holder.pid}" in result.errors[0], result.errors
+
+
+@pytest.mark.server
+def test_processes_share_a_chroma_server(chroma_server: str, shared_corpus: Path, tmp_path: Path, run_cli) -> None:
+    settings = make_settings(tmp_path / "home", chroma_url=chroma_server, collection=f"shared-{uuid.uuid4().hex[:8]}")
+    english, french = copy_releases([SHORT_EN, SHORT_FR], shared_corpus, tmp_path / "releases")
+    open_collection(settings, BundledStack.name, create=True)   # an index already exists on the server
+
+    first = subprocess.Popen(index_command("update", english), cwd=PROJECT_ROOT, env=cli_env(settings), text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:   # both processes write to the same collection at once: no lock in server mode
+        second = run_cli(["update", french], settings)
+        first_out, first_err = first.communicate(timeout=180)
+    finally:
+        kill_group(first)
+
+    assert (first.returncode, second.returncode) == (0, 0), (first_err, second.stderr)
+    assert first_out.strip().splitlines()[-1] == "added 1, updated 0, unchanged 0, removed 0, failed 0"
+    assert second.summary == "added 1, updated 0, unchanged 0, removed 0, failed 0"
+    status = index_status(settings)
+    assert (status.releases, status.languages) == (2, {"en": 1, "fr": 1})
+    assert set(ids_by_source(settings)) == {str(english), str(french)}
