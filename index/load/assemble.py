@@ -1,0 +1,73 @@
+"""Assemble a Release from a title, a body and metadata, whatever format they came from.
+
+Cleans the text, clips or invents the title, and guesses the language when no
+format said it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from index.release import Release
+
+from .errors import SourceError
+from .fetch import is_url
+from .language import guess_lang
+
+_MAX_TITLE_CHARS = 200
+
+
+def normalise(text: str) -> str:
+    """One newline convention, no trailing spaces or stray controls, paragraphs split by one blank line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n")
+    text = text.replace("\ufeff", "")
+    text = re.sub(r"[\x00-\x08\x0e-\x1f\x7f]", "", text)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip("\n")
+
+
+def title_and_rest(text: str) -> tuple[str, str]:
+    """For text without the layout: first line as title, the rest as body.
+
+    A first line too long to be a title stays in the body too, so that no text is lost.
+    """
+    lines = text.strip("\n").split("\n")
+    first = lines[0].strip()
+    rest = "\n".join(lines[1:]).strip("\n")
+    if len(first) > _MAX_TITLE_CHARS or not rest.strip():
+        return _clip_title(first), text
+    return first, rest
+
+
+def _clip_title(title: str) -> str:
+    title = " ".join(title.split())
+    if len(title) <= _MAX_TITLE_CHARS:
+        return title
+    return title[:_MAX_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+def _fallback_title(source: str) -> str:
+    name = PurePosixPath(urlsplit(source).path if is_url(source) else source.replace("\\", "/")).stem
+    return name.replace("-", " ").replace("_", " ").strip() or source
+
+
+def make_release(
+    source: str,
+    title: str | None,
+    body: str,
+    *,
+    date: str | None = None,
+    updated: str | None = None,
+    url: str | None = None,
+    lang: str | None = None,
+    lang_hint: str | None = None,
+) -> Release:
+    """The Release, once body and metadata are known; refuses an empty body."""
+    body = normalise(body)
+    if not body.strip():
+        raise SourceError("no body text (only a title or header)")
+    title = _clip_title(title or "") or _fallback_title(source)
+    lang = lang or guess_lang(f"{title}\n\n{body}") or lang_hint or "en"
+    return Release(source=source, title=title, text=body, lang=lang, date=date, updated=updated, url=url)

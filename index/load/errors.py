@@ -1,0 +1,6 @@
+"""The one exception of the package: why a source cannot become a release."""
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """A source cannot be turned into a release; the message is the one-line reason."""

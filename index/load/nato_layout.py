@@ -1,0 +1,150 @@
+"""The text layout of nato.int release pages: title line, date bullets, body; and its dates.
+
+Release pages on nato.int share a layout that survives copy-paste into plain
+text (and trafilatura's HTML extraction)::
+
+    NATO Secretary General concludes visit to Australia and New Zealand
+
+      • 05 Aug. 2019 - 08 Aug. 2019
+      • |
+      • Last updated: 08 Aug. 2019 12:28
+
+    NATO Secretary General Jens Stoltenberg paid his respects ...
+
+The title and the bullet lines are parsed into ``Release`` fields and removed
+from the body, whatever the format the text came from.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date as Date
+
+from index.release import Release
+
+from .assemble import make_release, normalise, title_and_rest
+from .errors import SourceError
+
+_MONTHS = {
+    # English, full and abbreviated (nato.int uses "Jun." even on French pages)
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
+    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
+    "dec": 12, "december": 12,
+    # French, accents removed before lookup
+    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
+    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9,
+    "octobre": 10, "novembre": 11, "decembre": 12,
+}
+_DAY_MONTH_YEAR = r"\d{1,2}(?:er|st|nd|rd|th)?\.?\s+[^\W\d_]+\.?,?\s+\d{4}"
+_MONTH_DAY_YEAR = r"[^\W\d_]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+_ISO = r"\d{4}-\d{2}-\d{2}"
+_DATE = rf"(?:{_DAY_MONTH_YEAR}|{_MONTH_DAY_YEAR}|{_ISO})"
+_BULLET = r"\s*(?:[•·*\-–]\s*)?"
+_PUBLISHED_LINE = re.compile(rf"^{_BULLET}(?P<date>{_DATE})(?:\s*[-–]\s*(?:{_DATE})?)?\s*$", re.IGNORECASE)
+_UPDATED_LINE = re.compile(
+    rf"^{_BULLET}(?:last\s+updated|updated|mis\s+[àa]\s+jour\s+le|derni[èe]re\s+mise\s+[àa]\s+jour)"
+    rf"\s*:?\s*(?P<date>{_DATE})(?:\s*[-,]?\s*\d{{1,2}}[:h]\d{{2}})?\s*$",
+    re.IGNORECASE,
+)
+_SEPARATOR_LINE = re.compile(rf"^{_BULLET}\|?\s*$")
+
+
+def parse_date(text: str) -> str | None:
+    """ISO date (YYYY-MM-DD) from '11 Jun. 2024', '1er décembre 2014', 'June 11, 2024' or ISO; else None."""
+    text = text.strip()
+    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if match:
+        year, month, day = (int(part) for part in match.groups())
+        return iso_date(year, month, day)
+    match = re.match(r"(\d{1,2})(?:er|st|nd|rd|th)?\.?\s+([^\W\d_]+)\.?,?\s+(\d{4})", text)
+    if match:
+        day, month_name, year = match.groups()
+    else:
+        match = re.match(r"([^\W\d_]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", text)
+        if not match:
+            return None
+        month_name, day, year = match.groups()
+    month = _MONTHS.get(_fold(month_name))
+    return iso_date(int(year), month, int(day)) if month else None
+
+
+def iso_date(year: int, month: int, day: int) -> str | None:
+    """'YYYY-MM-DD' if the three numbers make a real calendar day, else None."""
+    try:
+        return Date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents: 'Décembre' -> 'decembre'."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A text split into its nato.int header fields and its body."""
+
+    title: str | None
+    date: str | None
+    updated: str | None
+    body: str
+    found: bool          # whether any date/updated/separator bullet line was found
+
+
+def _header_line(line: str) -> tuple[str, str | None] | None:
+    """('published'|'updated'|'separator', ISO date) for a header bullet line, else None."""
+    if not line.strip():
+        return None
+    if match := _PUBLISHED_LINE.match(line):
+        return "published", parse_date(match["date"])
+    if match := _UPDATED_LINE.match(line):
+        return "updated", parse_date(match["date"])
+    if _SEPARATOR_LINE.match(line):
+        return "separator", None
+    return None
+
+
+def split_header(text: str, *, title_line: bool = True) -> _Header:
+    """Take the title line (if ``title_line``) and the bullet lines after it off the top of ``text``."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    title = None
+    if title_line and start < len(lines) and _header_line(lines[start]) is None:
+        title = lines[start].strip()
+        start += 1
+    published = updated = None
+    found = False
+    end = start
+    while end < len(lines):
+        if lines[end].strip():
+            field = _header_line(lines[end])
+            if field is None:
+                break
+            found = True
+            kind, day = field
+            if kind == "published" and published is None:
+                published = day
+            elif kind == "updated" and updated is None:
+                updated = day
+        end += 1
+    body = "\n".join(lines[end if found else start:])
+    return _Header(title, published, updated, body, found)
+
+
+def parse_release_text(text: str, source: str, *, url: str | None = None) -> Release:
+    """A release from plain text as copied from nato.int (title line, date bullets, body).
+
+    Text without that layout still makes a release: first line as title, rest as body.
+    """
+    text = normalise(text)
+    if not text.strip():
+        raise SourceError("no text")
+    header = split_header(text)
+    if header.found:
+        return make_release(source, header.title, header.body, date=header.date, updated=header.updated, url=url)
+    title, body = title_and_rest(text)
+    return make_release(source, title, body, url=url)
