@@ -7,5 +7,6 @@
 from .answer import answer, answer_stream
 from .citations import Answer, Citation
 from .retrieve import CommuniqueRetriever, retrieve
+from .search import refresh
 
-__all__ = ["Answer", "Citation", "CommuniqueRetriever", "answer", "answer_stream", "retrieve"]
+__all__ = ["Answer", "Citation", "CommuniqueRetriever", "answer", "answer_stream", "refresh", "retrieve"]

@@ -150,7 +150,7 @@ SOURCES_CSS = """
 .cq-head { font-weight: 600; margin-bottom: 2px; }
 .cq-n { color: var(--color-accent); margin-right: 4px; }
 .cq-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; overflow-wrap: anywhere; }
-.cq-file { font-family: var(--font-mono); }
+.cq-file { font-family: var(--font-mono); font-size: 0.95em; }
 .cq-passage { margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent); white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto; }
 .cq-quote { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
 .cq-empty { color: var(--body-text-color-subdued); font-style: italic; }

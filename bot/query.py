@@ -90,7 +90,7 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
     text = " ".join([*folded, question])
     dates = find_dates(question) or tuple(d for q in folded for d in find_dates(q))
     said = tuple(m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)) if folded else ()
-    return Query(question=question, text=text, lang=detect_lang(question) if len(question) > 12 else _short_lang(question),
+    return Query(question=question, text=text, lang=question_lang(question),
                  dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded), said=said[-2:])
 
 
@@ -135,9 +135,18 @@ def _lang_hint(question: str) -> str | None:
     return None
 
 
-def _short_lang(question: str) -> str:
-    # language detection is unreliable on a handful of words ("What is PAF-N?")
-    words = {w.lower() for w in re.findall(r"[^\W\d_]+", question)}
-    french = {"qui", "que", "quoi", "quel", "quelle", "quels", "quelles", "est", "le", "la", "les", "des", "du", "où", "quand", "combien", "comment", "pourquoi", "qu", "a", "présenté"}
-    english = {"what", "who", "when", "where", "which", "how", "why", "is", "the", "did", "does", "of", "it"}
-    return "fr" if len(words & french) > len(words & english) else "en"
+_FRENCH_WORDS = {"qui", "que", "quoi", "quel", "quelle", "quels", "quelles", "est", "sont", "le", "la", "les", "des", "du", "où",
+                 "quand", "combien", "comment", "pourquoi", "qu", "a", "ont", "il", "elle", "de", "et", "en", "au", "aux", "dans", "pour"}
+_ENGLISH_WORDS = {"what", "who", "when", "where", "which", "how", "why", "is", "are", "was", "the", "did", "does", "do", "of", "it",
+                  "and", "in", "to", "for", "on", "at", "by", "with"}
+
+
+def question_lang(question: str) -> str:
+    """The question's language. Function words decide first: a statistical detector misreads
+    short questions made mostly of names ("What is Exercise Quartz Lantern?")."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", question)]
+    french = sum(w in _FRENCH_WORDS for w in words)
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    if french != english and max(french, english) >= 2 * min(french, english):
+        return "fr" if french > english else "en"
+    return detect_lang(question)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from index.embed import EmbeddingStack, load_stack, stack_spec_of
+from index.embed import EmbeddingStack, load_stack, stack_name
 from index.settings import Settings
-from index.store import StoreError, collection_stack_name, open_collection
+from index.store import StoreError, open_collection
 
 from .query import Query
 from .snapshot import SnapshotCache
@@ -100,8 +100,9 @@ class Searcher:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.stack_name = collection_stack_name(settings)
-        self.stack: EmbeddingStack = load_stack(stack_spec_of(self.stack_name))
+        self.stack_name = stack_name(settings.embeddings)
+        open_collection(settings, self.stack_name)   # an index built with another model is refused, as by the CLI
+        self.stack: EmbeddingStack = load_stack(settings.embeddings)
         self.cache = SnapshotCache(settings, self.stack_name)
 
     def search(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Hit]:
@@ -194,12 +195,20 @@ _searchers_lock = threading.Lock()
 
 def get_searcher(settings: Settings) -> Searcher:
     """One Searcher per index location and process (models and caches stay warm)."""
-    key = (settings.chroma_url, str(settings.home.resolve()), settings.collection)
+    key = (settings.chroma_url, str(settings.home.resolve()), settings.collection, stack_name(settings.embeddings))
     with _searchers_lock:
         searcher = _searchers.get(key)
         if searcher is None:
             searcher = _searchers[key] = Searcher(settings)
         return searcher
+
+
+def refresh(settings: Settings) -> None:
+    """Make the next question see this process's latest writes at once, not after `refresh_seconds`."""
+    with _searchers_lock:
+        searchers = [s for s in _searchers.values() if s.settings.collection == settings.collection]
+    for searcher in searchers:
+        searcher.cache.invalidate()
 
 
 def forget_searchers() -> None:

@@ -88,9 +88,13 @@ class SnapshotCache:
         self._checked = 0.0
         self._lock = threading.Lock()
 
+    def invalidate(self) -> None:
+        """Look at the store again on the next question (after a write made by this process)."""
+        self._checked = 0.0
+
     def current(self) -> Snapshot:
         """The cached snapshot, refreshed first if another write happened since the last check."""
-        if time.monotonic() - self._checked < self.settings.refresh_seconds and self._snapshot.generation:
+        if self._checked and time.monotonic() - self._checked < self.settings.refresh_seconds and self._snapshot.generation:
             return self._snapshot
         with self._lock:
             collection = open_collection(self.settings, self.stack_name)

@@ -166,8 +166,12 @@ def load_stack(spec: str) -> EmbeddingStack:
 
 
 def stack_name(spec: str) -> str:
-    """The name a stack records in the collection, known without loading any model."""
-    return BundledStack.name if spec in ("bundled", "default", BundledStack.name) else spec.strip()
+    """The name a stack records in the collection, known without loading any model (UnknownStack if none)."""
+    if spec in ("bundled", "default", BundledStack.name):
+        return BundledStack.name
+    if spec.startswith("sentence-transformers:") and spec.split(":", 1)[1].strip():
+        return f"sentence-transformers:{spec.split(':', 1)[1].strip()}"
+    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled' or 'sentence-transformers:<model>'")
 
 
 def stack_spec_of(name: str) -> str:

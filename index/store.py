@@ -49,6 +49,10 @@ class IndexBusy(StoreError):
     """Another process holds the embedded index."""
 
 
+class NoIndex(StoreError):
+    """Nothing has been indexed here yet."""
+
+
 # --------------------------------------------------------------------------- client
 
 _clients: dict[str, Any] = {}
@@ -165,7 +169,7 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
         raise
     except Exception as exc:
         if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
-            raise StoreError(f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it") from exc
+            raise NoIndex(f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it") from exc
         raise StoreError(f"cannot open the index in {_where(settings)}: {_one_line(exc)}") from exc
     built_with = (collection.metadata or {}).get("embeddings")
     if built_with is None:

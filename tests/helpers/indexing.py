@@ -27,7 +27,7 @@ HEADER_BULLET = re.compile(
 def make_settings(home: Path, *, chroma_url: str | None = None, collection: str = "communiques",
                   embeddings: str = "bundled") -> Settings:
     """Settings for one test index; every store knob is explicit so the caller's environment cannot leak in."""
-    return Settings(home=home, chroma_url=chroma_url, records_url=None, collection=collection, embeddings=embeddings)
+    return Settings(home=home, chroma_url=chroma_url, records_url=None, collection=collection, embeddings=embeddings, llm=None)
 
 
 def copy_releases(names: Iterable[str], source: Path, dest: Path) -> list[Path]:
