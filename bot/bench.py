@@ -786,6 +786,19 @@ def _add_cell(add: dict[str, Any]) -> str:
     return f"{total:.2f} s = model {model:.2f} + Chroma {chroma:.2f} + other {other:.2f} ({chunks:.0f} chunks)"
 
 
+def _phase_results(mode: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("build", "noop"):
+        if key in mode:
+            yield mode[key]
+    for stage in mode.get("sizes", {}).values():
+        yield from (v for v in stage.values() if isinstance(v, dict))
+
+
+def _load_range(mode: dict[str, Any]) -> tuple[float, float]:
+    loads = [r["loadavg_1min_at_start"] for r in _phase_results(mode) if r.get("loadavg_1min_at_start") is not None]
+    return min(loads), max(loads)
+
+
 def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """(label, one cell per mode) rows of the Performance table."""
     modes = list(report["modes"].values())
@@ -840,6 +853,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
             lambda m, n=n: f"{_mib(m['sizes'][n]['answer']['peak_rss_mib'])} / {_mib(m['sizes'][n]['add']['peak_rss_mib'])}")
     if any(m.get("server_peak_rss_mib") for m in modes):
         row("Peak RSS: `chroma run` server (whole run)", lambda m: _mib(m["server_peak_rss_mib"]) if m.get("chroma_url") else "—")
+    row("Load average (1 min) at phase starts, min–max", lambda m: "{:.1f}–{:.1f}".format(*_load_range(m)))
     return [r for r in rows if any(c != "—" for c in r[1])]
 
 
@@ -877,7 +891,9 @@ def format_notes(report: dict[str, Any]) -> str:
         "Every figure is time.perf_counter() around one library call (index.update.build/update/remove, bot.answer) "
         "in a fresh process whose models are already loaded; model load is its own row. Model time = the embedding "
         "stack's calls (passages and per-sentence vectors); Chroma = chromadb Collection/Client calls; other = reading, "
-        "chunking, the record manager, LangChain's indexing API.",
+        "chunking, the record manager, LangChain's indexing API. CPU = the process's CPU time over all its threads: "
+        f"with {meta.get('indexing_omp_num_threads')} threads, a wall time far above CPU / threads means the phase waited "
+        "for cores that other processes held (see the load average rows); compare CPU times between modes then.",
     ]
     if sizes:
         notes.append(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from index.embed import decode_matrix
-from index.store import SENTENCE_VECTORS_KEY, open_collection
+from index.store import SENTENCE_VECTORS_KEY, open_collection, reading_store
 
 from .query import Query
 from .search import Hit, Ranking, Searcher
@@ -116,7 +116,8 @@ class SentenceVectors:
             missing = [h.id for h in hits if h.id not in self._cache]
         if missing:
             collection = open_collection(self.searcher.settings, self.searcher.stack_name)
-            found = collection.get(ids=missing, include=["metadatas"])
+            with reading_store():
+                found = collection.get(ids=missing, include=["metadatas"])
             with self._lock:
                 for id_, meta in zip(found["ids"], found["metadatas"]):
                     spans = json.loads(meta.get("sentences") or "[]")

@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 
 from index.embed import EmbeddingStack, load_stack, stack_name
 from index.settings import Settings
-from index.store import StoreError, open_collection
+from index.store import open_collection, reading_store
 
 from .query import Query
 from .snapshot import SnapshotCache
@@ -153,11 +153,9 @@ class Searcher:
     def _dense(self, vector: np.ndarray, filters: Filters, size: int) -> dict[str, float]:
         """Chunk id -> cosine similarity, best first, from Chroma's own vector search."""
         collection = open_collection(self.settings, self.stack_name)
-        try:
+        with reading_store():
             found = collection.query(query_embeddings=[vector.tolist()], n_results=min(CANDIDATES, size),
                                      where=filters.where(), include=["distances"])
-        except Exception as exc:
-            raise StoreError(f"the index could not be searched: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
         return {id_: 1.0 - float(d) for id_, d in zip(found["ids"][0], found["distances"][0])}
 
     @staticmethod

@@ -20,7 +20,7 @@ from scipy.sparse import csr_matrix
 
 from index.embed import SparseVector
 from index.settings import Settings
-from index.store import DERIVED_KEYS, SPARSE_KEY, generation, open_collection
+from index.store import DERIVED_KEYS, SPARSE_KEY, generation, open_collection, reading_store
 
 _PAGE = 1000
 # Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
@@ -100,7 +100,8 @@ class SnapshotCache:
             collection = open_collection(self.settings, self.stack_name)
             stamp = generation(collection)
             if stamp != self._snapshot.generation:
-                self._snapshot = self._sync(collection, stamp)
+                with reading_store():
+                    self._snapshot = self._sync(collection, stamp)
             self._checked = time.monotonic()
             return self._snapshot
 

@@ -17,7 +17,8 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,17 @@ def release_clients() -> None:
         for lock in _dir_locks.values():
             lock.release(force=True)
         _dir_locks.clear()
+
+
+@contextmanager
+def reading_store() -> Iterator[None]:
+    """Turn any failure of a Chroma read (server gone, timeout) into a one-line StoreError."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"the index could not be read: {_one_line(exc)}") from exc
 
 
 def _one_line(exc: BaseException) -> str:
