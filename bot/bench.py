@@ -810,7 +810,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
         for m in modes:
             try:
                 cells.append(cell(m))
-            except (KeyError, TypeError, ZeroDivisionError):
+            except (KeyError, TypeError, ValueError, ZeroDivisionError):
                 cells.append("—")
         rows.append((label, cells))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -65,12 +66,14 @@ def read_sources(
     being fetched, so re-reading a feed only downloads what is new.
     """
     seen: set[str] = set()
-    with httpx.Client(
-        follow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT}
-    ) as client:
+    with ExitStack() as stack:
+        client: httpx.Client | None = None   # opened on the first URL: its TLS set-up costs ~20 ms
         for raw in sources:
             source = str(raw).strip()  # a Path is accepted too
             if is_url(source):
+                if client is None:
+                    client = stack.enter_context(httpx.Client(follow_redirects=True, timeout=timeout,
+                                                              headers={"User-Agent": USER_AGENT}))
                 results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known)
             else:
                 results = _read_path(source, max_bytes=max_bytes)
