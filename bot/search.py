@@ -4,7 +4,8 @@ Signals, each a ranked list of chunks, fused by reciprocal rank fusion (RRF):
   * dense   — the stack's dense vectors, searched by Chroma itself (cross-lingual);
   * sparse  — the bundled stack's latent-terms vectors (cached from Chroma);
   * identifiers — exact matches of acronyms/ids in the question (PAF-N, NSATU, 1325),
-    weighted by rarity, so that an exact identifier still wins.
+    weighted by rarity: a boost on the fused score, so that an exact identifier still
+    wins (and a ranked list of its own for dense-only stacks, which have no sparse signal).
 Plain BM25 and e5 dense were left out: measured on the dev set they pulled
 cross-lingual recall down (README, "Retrieval"). The fused score is then steered by
 dates named in the question and by an explicitly requested page language.
@@ -23,7 +24,7 @@ from index.settings import Settings
 from index.store import open_collection, reading_store
 
 from .query import Query
-from .snapshot import SnapshotCache
+from .snapshot import Snapshot, SnapshotCache
 
 RRF_K = 60             # the usual constant; the dev set is flat between 10 and 60
 CANDIDATES = 50        # per signal
@@ -117,36 +118,25 @@ class Searcher:
         if not len(snapshot):
             return Ranking([], vectors.dense[0])
         dense = self._dense(vectors.dense[0], filters, len(snapshot))
-        rankings: dict[str, list[int]] = {}
-        allowed = np.array([filters.admits(m) for m in snapshot.metadatas]) if (filters.lang or filters.date_from or filters.date_to) else None
+        sparse = snapshot.sparse_scores(vectors.sparse[0]) if vectors.sparse else np.zeros(len(snapshot))
+        sparse = _per_language_z(sparse, snapshot.langs)
+        identifiers = snapshot.identifier_scores(query.text)
 
-        dense_positions = [snapshot.position[i] for i in dense if i in snapshot.position]
-        rankings["dense"] = dense_positions
-        sparse_scores = snapshot.sparse_scores(vectors.sparse[0]) if vectors.sparse else np.zeros(len(snapshot))
-        sparse_scores = _per_language_z(sparse_scores, snapshot.langs)
-        ident_scores = snapshot.identifier_scores(query.text)
-        ident_max = float(ident_scores.max()) if len(ident_scores) else 0.0
-        signal_lists = [("sparse", sparse_scores)] + ([("identifier", ident_scores)] if not vectors.sparse else [])
-        for name, scores in signal_lists:
-            masked = np.where(allowed, scores, -np.inf) if allowed is not None else scores
-            order = np.argsort(-masked)[:CANDIDATES]
-            rankings[name] = [int(i) for i in order if masked[i] > 0]
+        rankings = {"dense": [snapshot.position[i] for i in dense if i in snapshot.position],
+                    "sparse": _top(sparse, snapshot, filters)}
+        if not vectors.sparse:   # a dense-only stack: exact identifiers are a signal of their own
+            rankings["identifier"] = _top(identifiers, snapshot, filters)
+        strongest = float(identifiers.max()) if len(identifiers) else 0.0
 
-        fused: dict[int, float] = {}
-        ranks: dict[int, dict[str, int]] = {}
-        for name, positions in rankings.items():
-            for rank, pos in enumerate(positions):
-                fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank + 1)
-                ranks.setdefault(pos, {})[name] = rank
         hits = []
-        for pos, score in fused.items():
+        for pos, (score, ranks) in _fuse(rankings).items():
             meta = snapshot.metadatas[pos]
             score *= self._steering(query, meta)
-            if ident_max > 0:
-                score *= 1.0 + IDENTIFIER_BOOST * float(ident_scores[pos]) / ident_max
+            if strongest > 0:
+                score *= 1.0 + IDENTIFIER_BOOST * float(identifiers[pos]) / strongest
             hits.append(Hit(id=snapshot.ids[pos], text=snapshot.texts[pos], metadata=meta, score=score,
-                            dense=dense.get(snapshot.ids[pos], 0.0), sparse=float(sparse_scores[pos]),
-                            identifier=float(ident_scores[pos]), signals=ranks[pos]))
+                            dense=dense.get(snapshot.ids[pos], 0.0), sparse=float(sparse[pos]),
+                            identifier=float(identifiers[pos]), signals=ranks))
         hits.sort(key=lambda h: -h.score)
         return Ranking(hits[:k], vectors.dense[0])
 
@@ -166,6 +156,23 @@ class Searcher:
         if query.lang_hint and meta.get("lang") == query.lang_hint:
             factor *= 1.0 + LANG_HINT_BOOST
         return factor
+
+
+def _top(scores: np.ndarray, snapshot: Snapshot, filters: Filters) -> list[int]:
+    """Positions of the best-scoring chunks the filters admit (score > 0), best first."""
+    if filters.lang or filters.date_from or filters.date_to:
+        scores = np.where([filters.admits(m) for m in snapshot.metadatas], scores, -np.inf)
+    return [int(i) for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
+
+
+def _fuse(rankings: dict[str, list[int]]) -> dict[int, tuple[float, dict[str, int]]]:
+    """Reciprocal rank fusion: position -> (fused score, rank in each signal)."""
+    fused: dict[int, tuple[float, dict[str, int]]] = {}
+    for name, positions in rankings.items():
+        for rank, pos in enumerate(positions):
+            score, ranks = fused.get(pos, (0.0, {}))
+            fused[pos] = (score + 1.0 / (RRF_K + rank + 1), {**ranks, name: rank})
+    return fused
 
 
 def _per_language_z(scores: np.ndarray, langs: np.ndarray) -> np.ndarray:

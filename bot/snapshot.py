@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,10 +73,6 @@ class Snapshot:
         return scores
 
 
-def _identifiers_of(text: str) -> list[str]:
-    return IDENTIFIER.findall(text)
-
-
 class SnapshotCache:
     """One Snapshot per collection, refreshed incrementally and safely across threads."""
 
@@ -134,7 +129,7 @@ class SnapshotCache:
         snap.sparse = _stack_sparse(snap.sparse_rows)
         index: dict[str, list[int]] = {}
         for i, (text, meta) in enumerate(zip(snap.texts, snap.metadatas)):
-            for token in Counter(_identifiers_of(f"{meta.get('title', '')} {text}")):
+            for token in set(IDENTIFIER.findall(f"{meta.get('title', '')} {text}")):
                 index.setdefault(token, []).append(i)
         snap.identifiers = index
         return snap

@@ -19,7 +19,7 @@ from langchain_core.indexing import index as langchain_index
 from .chunk import chunk_release
 from .embed import load_stack, stack_name
 from .load import is_url, list_release_files, read_sources
-from .release import Failure, Release
+from .release import Failure
 from .settings import Settings
 from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
 
