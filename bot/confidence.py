@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import re
 
-from .extractive import Evidence, content_words
+from .extractive import Evidence
+from .forms import content_words
 from .query import Query
 from .search import Hit
 from .snapshot import Snapshot

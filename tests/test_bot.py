@@ -168,3 +168,29 @@ def test_python_m_bot_prints_the_answer_and_its_sources(built_index, tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "PAF-N" in done.stdout and PAF_N in done.stdout
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Who presented the PAF-N framework?", "who"),
+    ("Which Afghan president took part in the meeting?", "who"),
+    ("On what date did the Military Committee meet?", "when"),
+    ("How many nations took part?", "count"),
+    ("Combien de soldats ont participé ?", "count"),
+    ("How do the guidelines characterise terrorism?", "describe"),
+])
+def test_the_kind_of_answer_a_question_wants_is_read(question, kind):
+    from bot.forms import wants
+
+    assert wants(question)[kind]
+
+
+def test_a_sentence_scores_for_what_the_question_wants_and_does_not_already_say():
+    from bot.forms import form_score, wants
+
+    question = "Who presented the PAF-N framework?"
+    asks = wants(question)
+    assert form_score(asks, "General Cavoli presented the new framework.", question) > 0
+    assert form_score(asks, "The framework was discussed at length.", question) == 0
+    define = "What is PAF-N?"
+    assert wants(define)["term"] == "PAF-N"
+    assert form_score(wants(define), "the new framework of partner forces (PAF-N), a mechanism", define) == 2
