@@ -44,7 +44,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,8 @@ from contextlib import contextmanager
 from datetime import date as Date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from index.chroma_server import ChromaServer, die_with_parent, stop_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
@@ -443,30 +444,6 @@ def run_phase_here(name: str, params_path: str, out_path: str) -> int:
 # --------------------------------------------------------------------------- processes
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """SIGTERM the process group, SIGKILL if it lingers; always reaps it."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        process.wait(timeout=10)
-
-
-def _die_with_parent() -> None:
-    """In a child, before exec: get SIGKILL if this process dies, even by SIGKILL (Linux; elsewhere a no-op)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def child_env(*, indexing: bool, threads: int) -> dict[str, str]:
     """The environment of a phase: the caller's without COMMUNIQUE_* (settings are passed explicitly).
 
@@ -509,13 +486,13 @@ class Runner:
             process = subprocess.Popen([sys.executable, "-m", "bot.bench", "--phase", name, str(params_path), str(out_path)],
                                        cwd=PROJECT_ROOT, env=child_env(indexing=indexing, threads=self.threads),
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                       preexec_fn=die_with_parent if sys.platform == "linux" else None)
             try:
                 code = process.wait(timeout=PHASE_TIMEOUT)
             except subprocess.TimeoutExpired:
                 code = None
             finally:
-                _kill_group(process)
+                stop_group(process)
         wall = time.perf_counter() - start
         if code != 0 or not out_path.exists():
             tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
@@ -526,54 +503,6 @@ class Runner:
         result["loadavg_1min_at_start"] = load
         self.say(f"  {label}: done in {wall:.1f} s (process wall time)")
         return result
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def chroma_executable() -> Path:
-    for candidate in (Path(sys.executable).parent / "chroma", PROJECT_ROOT / ".venv" / "bin" / "chroma"):
-        if candidate.exists():
-            return candidate
-    found = shutil.which("chroma")
-    if found:
-        return Path(found)
-    raise BenchError("the `chroma` command is not installed (it comes with the chromadb package)")
-
-
-@contextmanager
-def chroma_server(data: Path, timeout: float = SERVER_START_TIMEOUT) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A `chroma run` server on a free 127.0.0.1 port, stopped (with its process group) when the block ends."""
-    import httpx
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    data.mkdir(parents=True, exist_ok=True)
-    with open(data.parent / "chroma-server.log", "wb") as log:
-        process = subprocess.Popen([str(chroma_executable()), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env=child_env(indexing=False, threads=1),
-                                   preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None:
-                    raise BenchError(f"`chroma run` exited with status {process.returncode} before answering "
-                                     f"(see {data.parent / 'chroma-server.log'})")
-                try:
-                    if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise BenchError(f"`chroma run` did not answer at {url} within {timeout:g} s")
-                time.sleep(0.2)
-            yield url, process
-        finally:
-            _kill_group(process)
 
 
 @contextmanager
@@ -739,11 +668,15 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
                       repeats=repeats, new_template=new_template, budget_left=budget_left, estimates={}, lean=args.tiny)
         for mode in modes:
             if mode == "server":
-                with chroma_server(workdir / "server" / "chroma") as (url, process):
-                    say(f"[server] `chroma run` listening at {url} (pid {process.pid})")
-                    result = run_mode(mode, runner, chroma_url=url, **common)
-                    result["server_peak_rss_mib"] = process_peak_rss_mib(process.pid)
-                    result["server_pid"] = process.pid
+                try:
+                    server = ChromaServer(workdir / "server" / "chroma", env=child_env(indexing=False, threads=1)).start(SERVER_START_TIMEOUT)
+                except (RuntimeError, FileNotFoundError) as exc:
+                    raise BenchError(str(exc)) from exc
+                with server:
+                    say(f"[server] `chroma run` listening at {server.url} (pid {server.process.pid})")
+                    result = run_mode(mode, runner, chroma_url=server.url, **common)
+                    result["server_peak_rss_mib"] = process_peak_rss_mib(server.process.pid)
+                    result["server_pid"] = server.process.pid
             else:
                 result = run_mode(mode, runner, chroma_url=None, **common)
             report["modes"][mode] = result

@@ -7,12 +7,8 @@
 """
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +21,7 @@ if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the ven
 
 from helpers.cli import CliResult, run_index_cli  # noqa: E402
 from helpers.indexing import EmbeddingSpy, make_settings  # noqa: E402
-from helpers.webserver import free_port  # noqa: E402
+from index.chroma_server import ChromaServer, chroma_executable  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -70,42 +66,6 @@ def built_index(corpus_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 # --------------------------------------------------------------------------- Chroma server
 
 
-def _chroma_executable() -> Path:
-    for candidate in (Path(sys.executable).parent / "chroma", PROJECT_ROOT / ".venv" / "bin" / "chroma"):
-        if candidate.exists():
-            return candidate
-    pytest.skip("the `chroma` command is not installed in the virtualenv")
-
-
-def _wait_for_heartbeat(url: str, process: subprocess.Popen, timeout: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"`chroma run` exited with status {process.returncode} before answering")
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"`chroma run` did not answer at {url} within {timeout:g} s")
-
-
-def _stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM the process group, then SIGKILL it if it lingers; never leaves an orphan."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL (http://127.0.0.1:PORT) of a `chroma run` server for this session.
@@ -113,18 +73,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     Tests share it: each uses its own collection name (and its own COMMUNIQUE_HOME for the records).
     """
     data = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(data / "server.log", "wb") as log:
-        process = subprocess.Popen(
-            [str(_chroma_executable()), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        try:
-            _wait_for_heartbeat(url, process, SERVER_START_TIMEOUT)
-            yield url
-        finally:
-            _stop_process_group(process)
+    try:
+        chroma_executable()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    with ChromaServer(data / "db", log=data / "server.log").start(SERVER_START_TIMEOUT) as server:
+        yield server.url
 
 
 # --------------------------------------------------------------------------- fresh indexes

@@ -5,8 +5,6 @@ so nothing outlives a test, even when it fails. Every wait is bounded in time.
 """
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,31 +17,11 @@ from typing import Any
 import httpx
 
 from helpers.cli import PROJECT_ROOT, cli_env
+from index.chroma_server import ChromaServer, stop_group
 from index.settings import Settings
 
-CHROMA_START_TIMEOUT = 60.0
 APP_START_TIMEOUT = 150.0    # imports gradio and reads the index: slow on a loaded machine
 CHAT_TIMEOUT = 120.0         # one /chat answer (the first one loads the models)
-
-
-def stop_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
-    """SIGTERM the process group, SIGKILL it if it lingers, and reap the process."""
-    if process.poll() is None:
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-    else:   # the leader is gone; make sure nothing it started is left in its group
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -57,65 +35,10 @@ def tail(path: Path, lines: int = 40) -> str:
 # --------------------------------------------------------------------------- Chroma server
 
 
-def chroma_executable() -> Path:
-    for candidate in (Path(sys.executable).parent / "chroma", PROJECT_ROOT / ".venv" / "bin" / "chroma"):
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError("the `chroma` command is not installed in the virtualenv")
-
-
-@dataclass
-class ChromaServer:
-    """A dedicated `chroma run` on 127.0.0.1 that a test may stop and start again (same port, same data)."""
-
-    path: Path
-    port: int
-    log: Path
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = CHROMA_START_TIMEOUT) -> None:
-        assert self.process is None or self.process.poll() is not None, "already running"
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(chroma_executable()), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"`chroma run` exited with {self.process.returncode}:\n{tail(self.log)}")
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"`chroma run` did not answer at {self.url} within {timeout:g} s:\n{tail(self.log)}")
-
-    def kill(self) -> None:
-        """Stop it the hard way (SIGKILL, as in a crash or an OOM kill)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process)
-
-
 @contextmanager
 def running_chroma(path: Path, port: int, log: Path) -> Iterator[ChromaServer]:
-    server = ChromaServer(path, port, log)
-    try:
-        server.start()
+    with ChromaServer(path, port, log) as server:
         yield server
-    finally:
-        server.stop()
 
 
 # --------------------------------------------------------------------------- the app

@@ -1,20 +1,14 @@
 """A throw-away HTTP server on 127.0.0.1 serving fixed responses, and a port where nothing listens."""
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from index.chroma_server import free_port  # noqa: F401  (the tests import it from here)
+
 Route = tuple[int, str, bytes]   # status, Content-Type, body
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (bound then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
