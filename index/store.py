@@ -349,7 +349,12 @@ def record_manager(settings: Settings) -> Any:
         settings.home.mkdir(parents=True, exist_ok=True)
     try:
         manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
-        manager.create_schema()
+        try:
+            manager.create_schema()
+        except Exception as exc:
+            if "already exists" not in str(exc):
+                raise
+            manager.create_schema()   # another process created the table between the check and the CREATE
     except Exception as exc:  # a damaged SQLite file or an unreachable database
         where = "COMMUNIQUE_RECORDS_URL" if settings.records_url else str(settings.home / "records.sqlite")
         fix = "check it" if settings.records_url else "remove it, then run `python -m index build`"
