@@ -19,7 +19,7 @@ import re
 
 from .extractive import Evidence
 from .forms import content_words
-from .query import Query
+from .query import MONTHS, YEAR, Query
 from .search import Hit
 from .snapshot import Snapshot
 
@@ -29,10 +29,8 @@ MIN_TOPICALITY = 0.3           # share of the question's word weight found in th
 MAX_SUPPORT_FOR_TOPICALITY = 0.75   # a sentence this good answers even an off-topic-looking question
 
 _QUESTION_WORDS = r"(?:Which|What|Who|Whom|Whose|When|Where|How|Why|Quel|Quelle|Quels|Quelles|Qui|Quand|Où|Comment|Combien|Pourquoi|Dans|In|On|At|According|Selon|D'après|For|Since|After|Before)"
-_MONTHS = set("january february march april may june july august september october november december janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split())
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])")
 _NAME = re.compile(r"(?<![\w-])[A-ZÀ-Ý][\w’'-]+(?:\s+[A-ZÀ-Ý][\w’'-]+)+(?![\w-])")
-_YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 
 ABSTAIN_TEXT = {
     "en": "I could not find this in the indexed releases.",
@@ -47,10 +45,10 @@ def named_terms(question: str) -> list[str]:
         for part in re.split(r"[’']s\b", name):   # "NATO's Science" names two things
             words = part.split()
             words = words[1:] if words and re.fullmatch(_QUESTION_WORDS, words[0]) else words
-            words = [w for w in words if w.lower() not in _MONTHS]
+            words = [w for w in words if w.lower() not in MONTHS]
             if len(words) >= 2:
                 terms.append(" ".join(words))
-    terms += _YEAR.findall(question)
+    terms += YEAR.findall(question)
     return terms
 
 
@@ -75,7 +73,7 @@ def topicality(query: Query, hits: list[Hit], snapshot: Snapshot) -> float | Non
     source = hits[0].metadata.get("source")
     used = set().union(*(content_words(f"{h.metadata.get('title', '')} {h.text}") for h in hits if h.metadata.get("source") == source))
     asked = content_words(query.text)
-    df = _document_frequencies(snapshot)
+    df = snapshot.word_chunks()
     n = max(len(snapshot), 1)
     weight = {w: math.log(1 + n / (1 + df.get(w, 0))) for w in asked}
     total = sum(weight.values())
@@ -92,18 +90,3 @@ def should_abstain(query: Query, hits: list[Hit], evidence: list[Evidence], snap
         return True
     share = topicality(query, hits, snapshot)
     return share is not None and share < MIN_TOPICALITY and best < MAX_SUPPORT_FOR_TOPICALITY
-
-
-_df_cache: dict[str, dict[str, int]] = {}
-
-
-def _document_frequencies(snapshot: Snapshot) -> dict[str, int]:
-    """Chunks each word occurs in, computed once per snapshot generation."""
-    if snapshot.generation not in _df_cache:
-        df: dict[str, int] = {}
-        for text, meta in zip(snapshot.texts, snapshot.metadatas):
-            for word in content_words(f"{meta.get('title', '')} {text}"):
-                df[word] = df.get(word, 0) + 1
-        _df_cache.clear()
-        _df_cache[snapshot.generation] = df
-    return _df_cache[snapshot.generation]

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from typing import Any
 
+from .query import STOPWORDS
+
 _WHO = re.compile(r"^\s*(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}(person|official|minister|president|general|ambassador|diplomat|prime minister|secretary|chair|commander|ministre|président|général|ambassadeur|diplomate|officier|premier ministre|secrétaire)\b", re.I)
 _WHEN = re.compile(r"^\s*(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b", re.I)
 _HOW_MANY = re.compile(r"\b(how many|how much|combien|what number|quel nombre|what percentage|quel pourcentage)\b", re.I)
@@ -61,11 +63,7 @@ _FOCUS = re.compile(r"^\s*(?:which|what|quel|quelle|quels|quelles)\s+(?:(?:est|�
 _DESCRIBE = re.compile(r"\b(describe[sd]?|characteri[sz]e[sd]?|define[sd]?|call(?:s|ed)?|qualif\w+|décri\w+|caractéris\w+|défini\w+)\b", re.I)
 _COPULA = re.compile(r"\b(is|are|was|remains|constitutes|est|sont|reste|constitue)\s+(a|an|the|one of|un|une|le|la|l’|l')\b", re.I)
 _WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
-_STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
-what who whom whose when where which why how that this these those it its he him his she her they them their there
-would could should will can may might shall about into over under after before during than then also not no nato otan
-le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
-combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont pas plus""".split())
+_STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no nato otan pas plus".split())
 
 
 def wants(question: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ _MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
 _DAY_MONTH_YEAR = re.compile(rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH})\.?\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I)
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
 _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)(?:-(\d\d))?\b")
-_YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
+YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 
 # Words that make a question lean on the previous turn.
 _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their|there|il|elle|ils|elles|lui|leur|leurs|celui|celle|cela|là)\b", re.I)
@@ -33,7 +33,7 @@ _DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|the same|ce|cette|cet|ces
                             r"accord|déclaration|jour|année|date)\b", re.I)
 _CONTINUATION = re.compile(r"^\s*(and|et|what about|how about|et pour|and for|and in|et en)\b", re.I)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*", re.U)
-_STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
+STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
 what who whom whose when where which why how that this these those it its he him his she her they them their there
 would could should will can may might shall
 le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
@@ -98,7 +98,7 @@ def leans_on_context(question: str) -> bool:
     """A follow-up starts with "and", points back ("that meeting"), or is short and uses a pronoun ("Who presented it?")."""
     if _CONTINUATION.search(question) or _DEMONSTRATIVE.search(question):
         return True
-    content = [w for w in _WORD.findall(question) if w.lower() not in _STOPWORDS]
+    content = [w for w in _WORD.findall(question) if w.lower() not in STOPWORDS]
     return bool(_PRONOUN.search(question)) and len(content) < SELF_CONTAINED_WORDS
 
 
@@ -124,7 +124,7 @@ def find_dates(text: str) -> tuple[DateHint, ...]:
     for m in _ISO.finditer(text):
         found.append(DateHint(int(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None))
     if not found:
-        found = [DateHint(int(y)) for y in _YEAR.findall(text)]
+        found = [DateHint(int(y)) for y in YEAR.findall(text)]
     return tuple(dict.fromkeys(d for d in found if d.month is None or 1 <= d.month <= 12))
 
 

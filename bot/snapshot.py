@@ -21,6 +21,8 @@ from index.embed import SparseVector
 from index.settings import Settings
 from index.store import DERIVED_KEYS, SPARSE_KEY, generation, open_collection, reading_store
 
+from .forms import content_words
+
 _PAGE = 1000
 # Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
 # Years are left to the date steering.
@@ -41,6 +43,8 @@ class Snapshot:
     position: dict[str, int] = field(default_factory=dict)
     langs: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     _lowered: str | None = None
+    _years: set[str] | None = None
+    _word_chunks: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -52,7 +56,20 @@ class Snapshot:
         return self._lowered
 
     def years(self) -> set[str]:
-        return {str(m["date"])[:4] for m in self.metadatas if m.get("date")} | {str(m["updated"])[:4] for m in self.metadatas if m.get("updated")}
+        """Years of the releases' publication and update dates (built once)."""
+        if self._years is None:
+            self._years = {str(m[key])[:4] for m in self.metadatas for key in ("date", "updated") if m.get(key)}
+        return self._years
+
+    def word_chunks(self) -> dict[str, int]:
+        """How many chunks each content word (bot.forms.content_words) occurs in, built once."""
+        if self._word_chunks is None:
+            counts: dict[str, int] = {}
+            for text, meta in zip(self.texts, self.metadatas):
+                for word in content_words(f"{meta.get('title', '')} {text}"):
+                    counts[word] = counts.get(word, 0) + 1
+            self._word_chunks = counts
+        return self._word_chunks
 
     def sparse_scores(self, query: SparseVector) -> np.ndarray:
         if self.sparse is None or not len(self):
