@@ -21,7 +21,7 @@ if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the ven
 
 from helpers.cli import CliResult, run_index_cli  # noqa: E402
 from helpers.indexing import EmbeddingSpy, make_settings  # noqa: E402
-from index.chroma_server import ChromaServer, chroma_executable  # noqa: E402
+from benchmarks.chroma_server import ChromaServer, chroma_executable  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

@@ -1,4 +1,4 @@
-"""`python -m bot.bench`: its synthetic releases, its statistics, its report, and one tiny end-to-end run."""
+"""`python -m benchmarks.bench`: its synthetic releases, its statistics, its report, and one tiny end-to-end run."""
 from __future__ import annotations
 
 import json
@@ -210,7 +210,7 @@ def test_tiny_bench_runs_both_modes_and_prints_the_table(shared_corpus: Path, tm
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNIQUE_")}
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bot.bench", "--tiny", "--corpus", str(corpus), "--questions", str(questions),
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--tiny", "--corpus", str(corpus), "--questions", str(questions),
                            "--json", str(out)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180)
     elapsed = time.monotonic() - start
     assert done.returncode == 0, done.stderr[-3000:]

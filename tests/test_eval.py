@@ -1,4 +1,4 @@
-"""`python -m bot.eval`: the metrics it reports, its input errors, and one real run on a few releases."""
+"""`python -m benchmarks.eval`: the metrics it reports, its input errors, and one real run on a few releases."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from bot.baselines import Baseline
-from bot.eval import (
+from benchmarks.baselines import Baseline
+from benchmarks.eval import (
     ALL, CROSS_LANG, EvalError, Outcome, Question, aggregate, answer_order, evaluate_baseline, format_report, hit_at,
     load_questions, main, mrr_at, percentile, recall_at, release_name, release_ranking,
 )
@@ -186,7 +186,7 @@ def test_a_run_on_a_few_releases_reports_the_bot_and_both_baselines(tmp_path):
         shutil.copy2(corpus / name, small / name)
     out = tmp_path / "report.json"
 
-    done = subprocess.run([sys.executable, "-m", "bot.eval", str(picked), "--corpus", str(small), "--json", str(out)],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.eval", str(picked), "--corpus", str(small), "--json", str(out)],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 

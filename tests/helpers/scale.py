@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from helpers.cli import PROJECT_ROOT, cli_env
-from index.chroma_server import ChromaServer, stop_group
+from benchmarks.chroma_server import ChromaServer, stop_group
 from index.settings import Settings
 
 APP_START_TIMEOUT = 150.0    # imports gradio and reads the index: slow on a loaded machine

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from index.chroma_server import free_port  # noqa: F401  (the tests import it from here)
+from benchmarks.chroma_server import free_port  # noqa: F401  (the tests import it from here)
 
 Route = tuple[int, str, bytes]   # status, Content-Type, body
 

@@ -1,4 +1,4 @@
-"""Reference stacks that `python -m bot.eval` measures the bot against.
+"""Reference stacks that `python -m benchmarks.eval` measures the bot against.
 
 Both read the same parsed releases as the project (`index.load.read_sources`: title +
 body text, metadata `source` = the file path) and cut them the way the LangChain RAG

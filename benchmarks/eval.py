@@ -1,6 +1,7 @@
 """Measure the bot on a question file, side by side with two baselines.
 
-    python -m bot.eval QUESTIONS.jsonl --corpus DIR [--json PATH] [--no-baselines]
+    python -m benchmarks.eval QUESTIONS.jsonl --corpus DIR [--json PATH] [--no-baselines]
+    python -m benchmarks.eval --set dev QUESTIONS.jsonl DIR --set dev2 QUESTIONS.jsonl DIR [...]
 
 DIR is indexed into a temporary COMMUNIQUE_HOME that is deleted afterwards: the user's
 index is never opened. For each system the report gives, per question kind, for the
@@ -12,6 +13,10 @@ questions whose relevant releases are all in another language than the question
   * answers: `contains` (one of `answer_contains` is a substring of the answer text),
     `cites` (a citation points to a relevant release), `abstain` (unanswerable questions
     answered "not found"), `false-abst` (answerable questions answered "not found");
+  * `length`: the median answer length in characters (answered questions only);
+  * `short`: how often a short answer ("General Cavoli") leads the answer, over answered
+    answerable questions, and `short-ok`: how often that short answer holds an expected phrase
+    (precision: a wrong short answer is worse than none);
   * latency p50/p95 in ms of one warm answer (for a baseline: one retrieval call).
 A question with `follows` is asked with the conversation so far (Gradio messages: the
 followed question and the bot's answer to it); the baselines just search its own text.
@@ -37,17 +42,24 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from .stats import percentile
+
 CHUNKS_SEARCHED = 30      # chunks asked for, so that 10 distinct releases are ranked
 KIND_ORDER = ("factoid", "who", "when", "definition", "crosslingual", "followup", "unanswerable")
 CROSS_LANG = "cross-lang"   # row: every relevant release is in another language than the question
 ALL = "all"
 WARM_UP_QUESTION = "What is NATO?"
-METRICS = ("hit@1", "recall@5", "mrr@10", "contains", "cites", "abstain", "false_abstain", "p50_ms", "p95_ms")
+METRICS = ("hit@1", "recall@5", "mrr@10", "contains", "cites", "abstain", "false_abstain", "short", "short_ok",
+           "length", "p50_ms", "p95_ms")
+_MEANS = METRICS[:9]
 _COLUMNS = [("n", "n", 4), ("hit@1", "hit@1", 6), ("recall@5", "R@5", 6), ("mrr@10", "MRR@10", 7),
             ("contains", "contains", 9), ("cites", "cites", 6), ("abstain", "abstain", 8),
-            ("false_abstain", "false-abst", 11), ("p50_ms", "p50 ms", 8), ("p95_ms", "p95 ms", 8)]
+            ("false_abstain", "false-abst", 11), ("short", "short", 6), ("short_ok", "short-ok", 9),
+            ("length", "length", 7), ("p50_ms", "p50 ms", 8), ("p95_ms", "p95 ms", 8)]
 
-_NOTES = ("Retrieval is scored at release level over the answerable questions (R@5, MRR@10 over the top 10 distinct "
+_NOTES = ("length: median characters of the answers given; short: share of answered questions led by a short answer; "
+          "short-ok: share of those short answers that hold an expected phrase. "
+          "Retrieval is scored at release level over the answerable questions (R@5, MRR@10 over the top 10 distinct "
           "releases). contains: an expected phrase is in the answer; cites: a citation is a relevant release; abstain: "
           "unanswerable questions answered 'not found'; false-abst: answerable ones answered so; cross-lang: questions "
           "whose relevant releases are all in another language. Latency: one warm answer (baselines: one retrieval "
@@ -204,16 +216,6 @@ def mrr_at(ranking: Sequence[str], relevant: Iterable[str], k: int = 10) -> floa
     return 0.0
 
 
-def percentile(values: Iterable[float], p: float) -> float | None:
-    """The p-th percentile with linear interpolation between closest ranks (numpy's default); None if empty."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * p / 100.0
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
@@ -230,6 +232,7 @@ class Outcome:
     found: bool                   # False = the system said "not found"
     latency_ms: float
     cross_lang: bool = False
+    short: str | None = None      # the short answer that leads the answer, if any
 
     def scores(self) -> dict[str, float | None]:
         """Per-question metrics; None where a metric does not apply to this question."""
@@ -243,12 +246,22 @@ class Outcome:
             "cites": (1.0 if relevant & set(self.cited) else 0.0) if relevant else None,
             "abstain": (0.0 if self.found else 1.0) if not q.answerable else None,
             "false_abstain": (0.0 if self.found else 1.0) if q.answerable else None,
+            "short": (1.0 if self.short else 0.0) if q.answer_contains and self.found else None,
+            "short_ok": (1.0 if any(_holds(self.short, p) for p in q.answer_contains) else 0.0)
+            if q.answer_contains and self.short else None,
+            "length": float(len(self.answer)) if self.found else None,
         }
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.question.id, "kind": self.question.kind, "cross_lang": self.cross_lang,
                 "follows": self.question.follows, "ranking": self.ranking[:10], "answer": self.answer,
-                "cited": self.cited, "found": self.found, "latency_ms": round(self.latency_ms, 2), **self.scores()}
+                "cited": self.cited, "found": self.found, "short": self.short, "latency_ms": round(self.latency_ms, 2), **self.scores()}
+
+
+def _holds(short: str, phrase: str) -> bool:
+    """A short answer holds an expected phrase when either contains the other ("Cavoli" / "General Cavoli")."""
+    a, b = " ".join(short.casefold().split()), " ".join(phrase.casefold().split())
+    return bool(a) and (b in a or (len(a) >= 4 and a in b))
 
 
 def group_names(outcomes: Sequence[Outcome]) -> list[str]:
@@ -265,8 +278,9 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, float | int | None]:
     """Mean of each metric over the questions it applies to, plus latency percentiles."""
     scored = [o.scores() for o in outcomes]
     row: dict[str, float | int | None] = {"n": len(outcomes)}
-    for name in METRICS[:7]:
+    for name in _MEANS:
         row[name] = mean(s[name] for s in scored)
+    row["length"] = percentile([s["length"] for s in scored if s["length"] is not None], 50)
     latencies = [o.latency_ms for o in outcomes]
     row["p50_ms"] = percentile(latencies, 50)
     row["p95_ms"] = percentile(latencies, 95)
@@ -291,9 +305,9 @@ def is_cross_lang(question: Question, release_langs: dict[str, str]) -> bool:
 def evaluate(questions: Sequence[Question], settings: Any, *, k: int = CHUNKS_SEARCHED,
              release_langs: dict[str, str] | None = None, progress: Progress = lambda message: None) -> dict[str, Any]:
     """Ask the project's bot every question against the index in `settings`; the bot's block of the report."""
-    from . import answer as bot_answer
-    from .query import prepare
-    from .search import get_searcher
+    from bot import answer as bot_answer
+    from bot.query import prepare
+    from bot.search import get_searcher
 
     searcher = get_searcher(settings)
     if release_langs is None:
@@ -321,7 +335,7 @@ def evaluate(questions: Sequence[Question], settings: Any, *, k: int = CHUNKS_SE
         hits = searcher.search(prepare(q.question, history), k=k)
         outcomes[q.id] = Outcome(q, release_ranking(str(h.metadata.get("source", "")) for h in hits), reply.text,
                                  list(dict.fromkeys(release_name(c.source) for c in reply.citations)), reply.found, latency,
-                                 is_cross_lang(q, release_langs))
+                                 is_cross_lang(q, release_langs), getattr(reply, "short", None))
     mode = "LLM " + settings.llm if getattr(settings, "llm", None) else "extractive"
     report = summarise("bot", f"the project's bot ({mode}), embeddings {searcher.stack_name}", [outcomes[q.id] for q in questions])
     report["embeddings"] = searcher.stack_name
@@ -364,7 +378,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def header_line(meta: dict[str, Any]) -> str:
-    return (f"bot.eval · corpus {meta['corpus']} · {meta['questions']} questions · {meta['releases']} releases · "
+    return (f"benchmarks.eval · corpus {meta['corpus']} · {meta['questions']} questions · {meta['releases']} releases · "
             f"embeddings {meta['embeddings']} · {meta['date']} · {meta['processor']}, {meta['cpus']} CPUs")
 
 
@@ -394,9 +408,11 @@ def _table_row(row: dict[str, Any], label: str, header: bool = False) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("questions", help="question file (JSONL: id, question, lang, relevant, answer_contains, kind, follows)")
-    parser.add_argument("--corpus", required=True, metavar="DIR", help="folder of release files, indexed into a temporary index")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("questions", nargs="?", help="question file (JSONL: id, question, lang, relevant, answer_contains, kind, follows)")
+    parser.add_argument("--corpus", metavar="DIR", help="folder of release files, indexed into a temporary index")
+    parser.add_argument("--set", nargs=3, action="append", default=[], metavar=("NAME", "QUESTIONS", "DIR"), dest="sets",
+                        help="a named question set and its corpus (repeatable; instead of QUESTIONS --corpus DIR)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure, per question too, as JSON")
     parser.add_argument("--no-baselines", action="store_true", help="measure the bot only")
     parser.add_argument("--embeddings", default="bundled", help="embedding stack of the temporary index (default: bundled)")
@@ -404,13 +420,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def question_sets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(name, questions file, corpus folder) of every set asked for; EvalError for a usage mistake."""
+    sets = [tuple(s) for s in args.sets]
+    if args.questions or args.corpus:
+        if not (args.questions and args.corpus):
+            raise EvalError("give QUESTIONS with --corpus DIR (or use --set NAME QUESTIONS DIR)")
+        sets.insert(0, (Path(args.questions).stem, args.questions, args.corpus))
+    if not sets:
+        raise EvalError("nothing to evaluate: give QUESTIONS --corpus DIR or --set NAME QUESTIONS DIR")
+    names = [name for name, _, _ in sets]
+    if len(set(names)) != len(names):
+        raise EvalError(f"set names must differ: {', '.join(names)}")
+    return sets  # type: ignore[return-value]
+
+
 def _say(message: str) -> None:
-    print(f"bot.eval: {message}", file=sys.stderr, flush=True)
+    print(f"benchmarks.eval: {message}", file=sys.stderr, flush=True)
 
 
-def _check_inputs(args: argparse.Namespace) -> tuple[list[Question], Path]:
-    questions = load_questions(args.questions)
-    corpus = Path(args.corpus)
+def _check_inputs(questions_path: str, corpus_dir: str, args: argparse.Namespace) -> tuple[list[Question], Path]:
+    questions = load_questions(questions_path)
+    corpus = Path(corpus_dir)
     if not corpus.is_dir():
         raise EvalError(f"corpus folder not found: {corpus}")
     if args.json:
@@ -422,16 +453,17 @@ def _check_inputs(args: argparse.Namespace) -> tuple[list[Question], Path]:
     return questions, corpus.resolve()
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Build the temporary index, measure every system; the whole report as a dict."""
-    questions, corpus = _check_inputs(args)   # before the heavy imports: bad input fails at once
+def run(args: argparse.Namespace, questions_path: str, corpus_dir: str) -> dict[str, Any]:
+    """Build the temporary index of one set, measure every system; that set's report as a dict."""
+    questions, corpus = _check_inputs(questions_path, corpus_dir, args)   # before the heavy imports: bad input fails at once
 
     from index.settings import Settings
     from index.store import release_clients
     from index.update import build
 
+    from bot.search import forget_searchers
+
     from .baselines import build_baselines, read_releases
-    from .search import forget_searchers
 
     releases, failures = read_releases(corpus)
     for failure in failures:
@@ -479,16 +511,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        report = run(args)
+        sets = question_sets(args)
+        for _, questions_path, corpus_dir in sets:   # every input checked before the first, slow, set runs
+            _check_inputs(questions_path, corpus_dir, args)
+        reports = {}
+        for name, questions_path, corpus_dir in sets:
+            _say(f"set {name}")
+            reports[name] = run(args, questions_path, corpus_dir)
     except EvalError as exc:
-        print(f"bot.eval: error: {exc}", file=sys.stderr)
+        print(f"benchmarks.eval: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except StoreError as exc:   # the temporary index could not be built or opened
-        print(f"bot.eval: error: {exc}", file=sys.stderr)
+        print(f"benchmarks.eval: error: {exc}", file=sys.stderr)
         return 1
-    print(format_report(report))
+    blocks = [(f"== set {name} ==\n" if len(reports) > 1 else "") + format_report(report) for name, report in reports.items()]
+    print("\n\n".join(blocks))
     if args.json:
-        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        payload = next(iter(reports.values())) if len(reports) == 1 else {"sets": reports}
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
