@@ -307,9 +307,9 @@ def evaluate(questions: Sequence[Question], settings: Any, *, k: int = CHUNKS_SE
     """Ask the project's bot every question against the index in `settings`; the bot's block of the report."""
     from bot import answer as bot_answer
     from bot.query import prepare
-    from bot.search import get_searcher
+    from bot import default_bot
 
-    searcher = get_searcher(settings)
+    searcher = default_bot(settings).searcher
     if release_langs is None:
         release_langs = {release_name(m.get("source", "")): str(m.get("lang", "")) for m in searcher.cache.current().metadatas}
     by_id = {q.id: q for q in questions}
@@ -461,7 +461,7 @@ def run(args: argparse.Namespace, questions_path: str, corpus_dir: str) -> dict[
     from index.store import release_clients
     from index.update import build
 
-    from bot.search import forget_searchers
+    from bot import close_all
 
     from .baselines import build_baselines, read_releases
 
@@ -489,7 +489,7 @@ def run(args: argparse.Namespace, questions_path: str, corpus_dir: str) -> dict[
         systems = [evaluate(questions, settings, k=args.k, release_langs=release_langs, progress=_say)]
         stack = systems[0]["embeddings"]
     finally:
-        forget_searchers()
+        close_all()
         release_clients()
         shutil.rmtree(home, ignore_errors=True)
 

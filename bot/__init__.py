@@ -4,9 +4,9 @@
     a = answer("What is PAF-N?")
     a.text, a.found, a.citations
 """
-from .answer import answer, answer_stream
+from .answer import Bot, answer, answer_stream, close_all, default_bot, refresh
 from .citations import Answer, Citation
 from .retrieve import CommuniqueRetriever, retrieve
-from .search import refresh
 
-__all__ = ["Answer", "Citation", "CommuniqueRetriever", "answer", "answer_stream", "refresh", "retrieve"]
+__all__ = ["Answer", "Bot", "Citation", "CommuniqueRetriever", "answer", "answer_stream", "close_all", "default_bot",
+           "refresh", "retrieve"]

@@ -1,12 +1,15 @@
 """Question -> Answer: the whole flow, top-down.
 
-    prepare the question (follow-ups, dates)      bot.query
-    retrieve and rank passages                    bot.search
-    score candidate sentences                     bot.extractive
-    abstain when nothing supports an answer       bot.confidence
-    write the answer: extractive, or an LLM       bot.extractive / bot.llm
-    verify every [n] marker                       bot.citations
+    read the question once (follow-ups, dates, what it asks for)   bot.query
+    retrieve and rank passages                                    bot.search
+    candidate sentences and their features                        bot.sentences
+    the learned answer model scores them                          bot.answer_model / bot.extractive
+    abstain when nothing holds what was asked                     bot.confidence
+    write the answer: extractive, or an LLM                       bot.extractive / bot.llm
+    verify every [n] marker                                       bot.citations
 
+A `Bot` owns what answering needs for one index (its searcher, snapshot cache and
+sentence vectors); `answer()` and `retrieve()` use a default Bot per index location.
 bot/ never writes to the index.
 """
 from __future__ import annotations
@@ -14,84 +17,187 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from langchain_core.documents import Document
+
+from index.embed import EmbeddingStack, stack_name
+from index.language import LANG_NAMES
 from index.settings import Settings, get_settings
 from index.store import StoreError
 
 from . import llm
+from .answer_model import AnswerModel, load_model
 from .citations import Answer, Passage, verify_citations
-from .confidence import ABSTAIN_TEXT, should_abstain
-from .extractive import PASSAGES_READ, Evidence, SentenceVectors, choose, rank_sentences
+from .confidence import ABSTAIN_TEXT, missing_terms, should_abstain
+from .extractive import PASSAGES_READ, Scored, answerable, choose, score, short_answer
 from .query import Query, prepare
-from .search import Filters, Ranking, Searcher, get_searcher
+from .search import Filters, Ranking, Searcher
+from .sentences import SentenceVectors, candidate_sentences
 
-_LANG_NAMES = {"en": {"en": "English", "fr": "French"}, "fr": {"en": "anglais", "fr": "français"}}
-_sentence_vectors: dict[int, SentenceVectors] = {}
-_lock = threading.Lock()
+
+class Bot:
+    """Answers questions from one index; safe to share across threads. `close()` drops its caches."""
+
+    def __init__(self, settings: Settings, stack: EmbeddingStack | None = None, model: AnswerModel | None = None) -> None:
+        self.settings = settings
+        self._model = model
+        self._stack = stack
+        self._searcher: Searcher | None = None
+        self._vectors: SentenceVectors | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> AnswerModel:
+        """The answer model (the shipped one unless given): read on first use."""
+        if self._model is None:
+            self._model = load_model()
+        return self._model
+
+    @property
+    def searcher(self) -> Searcher:
+        """Opened on first use, so that a Bot can be made before the index exists."""
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = Searcher(self.settings, self._stack)
+                self._vectors = SentenceVectors(self._searcher)
+            return self._searcher
+
+    def refresh(self) -> None:
+        """See this process's latest writes on the next question."""
+        if self._searcher is not None:
+            self._searcher.cache.invalidate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._searcher = None
+            self._vectors = None
+
+    def retrieve(self, question: str, k: int = 5, *, history: list[dict] | None = None, filters: Filters | None = None) -> list[Document]:
+        """The k passages that best answer the question, best first."""
+        return [hit.to_document() for hit in self.searcher.search(prepare(question, history), k=k, filters=filters)]
+
+    def answer(self, question: str, history: list[dict] | None = None, *, filters: Filters | None = None) -> Answer:
+        """Answer a question from the indexed releases, every claim followed by its [n]."""
+        result = None
+        for item in self.answer_stream(question, history, filters=filters):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def answer_stream(self, question: str, history: list[dict] | None = None, *,
+                      filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text as it is written (str pieces), then the final, verified Answer."""
+        settings = self.settings
+        if settings.llm:
+            llm.parse_spec(settings.llm)     # a bad COMMUNIQUE_LLM fails every question (LLMConfigError), not only answerable ones
+        query = prepare(question, history)
+        try:
+            searcher = self.searcher
+            if settings.llm and query.folded:
+                rewritten = llm.rewrite_question(question, history or [], settings)
+                if rewritten:                # else keep the follow-up with its earlier questions folded in
+                    query = prepare(rewritten, None)
+            ranking = searcher.rank(query, k=PASSAGES_READ, filters=filters or Filters())
+            scored = self.score(query, ranking)
+            given = answerable(scored, query.said)
+            if should_abstain(given, self.model):
+                text = ABSTAIN_TEXT.get(query.lang, ABSTAIN_TEXT["en"])
+                yield text
+                yield Answer(question=question, text=text, found=False, lang=query.lang, mode="abstain")
+                return
+            passages = _passages(ranking)
+            written = (_llm_answer(query, passages, settings) if settings.llm
+                       else _extractive_answer(query, passages, given, self.model))
+            for item in written:
+                if isinstance(item, Answer):
+                    item.question = question   # what the user asked, even when an LLM rewrote it for retrieval
+                yield item
+        except StoreError as exc:
+            message = f"The index is unavailable right now: {exc}"
+            yield message
+            yield Answer(question=question, text=message, found=False, lang=query.lang, mode="error", error=str(exc))
+        except llm.LLMError as exc:
+            yield str(exc)
+            yield Answer(question=question, text=str(exc), found=False, lang=query.lang, mode="error", error=str(exc))
+
+    def score(self, query: Query, ranking: Ranking) -> list[Scored]:
+        """Candidate sentences of the top passages, most probable answer first."""
+        searcher = self.searcher
+        snapshot = searcher.cache.current()
+        assert self._vectors is not None
+        candidates = candidate_sentences(query, ranking, self._vectors, snapshot, passages=PASSAGES_READ,
+                                         missing=bool(missing_terms(query, snapshot)))
+        return score(candidates, self.model)
+
+
+# --------------------------------------------------------------------------- the default Bot per index
+
+_bots: dict[tuple, Bot] = {}
+_bots_lock = threading.Lock()
+
+
+def default_bot(settings: Settings | None = None) -> Bot:
+    """The Bot of this index location in this process (models and caches stay warm between calls)."""
+    settings = settings or get_settings()
+    key = (settings.chroma_url, str(settings.home.resolve()), settings.collection, stack_name(settings.embeddings), settings.llm)
+    with _bots_lock:
+        bot = _bots.get(key)
+        if bot is None or bot.settings != settings:
+            bot = _bots[key] = Bot(settings)
+        return bot
+
+
+def refresh(settings: Settings) -> None:
+    """Make the next question see this process's latest writes at once, not after `refresh_seconds`."""
+    with _bots_lock:
+        bots = [b for b in _bots.values() if b.settings.collection == settings.collection]
+    for bot in bots:
+        bot.refresh()
+
+
+def close_all() -> None:
+    """Drop every default Bot (after a rebuild with another model, or between tests)."""
+    with _bots_lock:
+        bots = list(_bots.values())
+        _bots.clear()
+    for bot in bots:
+        bot.close()
 
 
 def answer(question: str, history: list[dict] | None = None, *, lang: str | None = None, date_from: str | None = None,
            date_to: str | None = None, settings: Settings | None = None) -> Answer:
     """Answer a question from the indexed releases, every claim followed by its [n]."""
-    result = None
-    for item in answer_stream(question, history, lang=lang, date_from=date_from, date_to=date_to, settings=settings):
-        if isinstance(item, Answer):
-            result = item
-    assert result is not None
-    return result
+    return default_bot(settings).answer(question, history, filters=Filters(lang, date_from, date_to))
 
 
 def answer_stream(question: str, history: list[dict] | None = None, *, lang: str | None = None, date_from: str | None = None,
                   date_to: str | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
     """Yield the answer text as it is written (str pieces), then the final, verified Answer."""
-    settings = settings or get_settings()
-    if settings.llm:
-        llm.parse_spec(settings.llm)     # a bad COMMUNIQUE_LLM fails every question (LLMConfigError), not only answerable ones
-    query = prepare(question, history)
-    try:
-        searcher = get_searcher(settings)
-        if settings.llm and query.folded:
-            rewritten = llm.rewrite_question(question, history or [], settings)
-            if rewritten:                # else keep the follow-up with its earlier questions folded in
-                query = prepare(rewritten, None)
-        ranking = searcher.rank(query, k=PASSAGES_READ, filters=Filters(lang, date_from, date_to))
-        evidence = rank_sentences(query, ranking, _vectors_for(searcher))
-        if should_abstain(query, ranking.hits, evidence, searcher.cache.current()):
-            text = ABSTAIN_TEXT.get(query.lang, ABSTAIN_TEXT["en"])
-            yield text
-            yield Answer(question=question, text=text, found=False, lang=query.lang, mode="abstain")
-            return
-        passages = _passages(ranking)
-        written = _llm_answer(query, passages, settings) if settings.llm else _extractive_answer(query, passages, evidence)
-        for item in written:
-            if isinstance(item, Answer):
-                item.question = question   # what the user asked, even when an LLM rewrote it for retrieval
-            yield item
-    except StoreError as exc:
-        message = f"The index is unavailable right now: {exc}"
-        yield message
-        yield Answer(question=question, text=message, found=False, lang=query.lang, mode="error", error=str(exc))
-    except llm.LLMError as exc:
-        yield str(exc)
-        yield Answer(question=question, text=str(exc), found=False, lang=query.lang, mode="error", error=str(exc))
+    return default_bot(settings).answer_stream(question, history, filters=Filters(lang, date_from, date_to))
 
 
-def _extractive_answer(query: Query, passages: list[Passage], evidence: list[Evidence]) -> Iterator[str | Answer]:
-    chosen = choose(evidence, [str(p.metadata.get("source")) for p in passages])
+# --------------------------------------------------------------------------- writing the answer
+
+def _extractive_answer(query: Query, passages: list[Passage], scored: list[Scored], model: AnswerModel) -> Iterator[str | Answer]:
+    chosen = choose(scored, model)
+    short = short_answer(scored[0], query.asks.typed, model)
     parts, quotes, announced = [], {}, set()
     for item in chosen:
         passage = passages[item.hit]
-        sentence = item.text.strip()
+        sentence = item.candidate.text.strip()
         foreign = passage.metadata.get("lang") and passage.metadata.get("lang") != query.lang
-        if foreign:
+        if foreign or short:
             sentence = _quote(query.lang, sentence)
-            if passage.metadata.get("source") not in announced:
-                sentence = f"{_from_release_in(query.lang, passage)} {sentence}"
-                announced.add(passage.metadata.get("source"))
+        if foreign and passage.metadata.get("source") not in announced:
+            sentence = f"{_from_release_in(query.lang, passage)} {sentence}"
+            announced.add(passage.metadata.get("source"))
         parts.append(f"{sentence} [{passage.n}]")
-        quotes.setdefault(passage.n, []).append((item.start, item.end))
-    text, citations = verify_citations(" ".join(parts), passages, quotes)
+        quotes.setdefault(passage.n, []).append((item.candidate.start, item.candidate.end))
+    body = " ".join(parts)
+    text, citations = verify_citations(f"{short} — {body}" if short else body, passages, quotes)
     yield text
-    yield Answer(question=query.question, text=text, found=True, citations=citations, lang=query.lang, mode="extractive")
+    yield Answer(question=query.question, text=text, found=True, citations=citations, lang=query.lang, mode="extractive",
+                 short=short)
 
 
 def _llm_answer(query: Query, passages: list[Passage], settings: Settings) -> Iterator[str | Answer]:
@@ -114,18 +220,10 @@ def _passages(ranking: Ranking) -> list[Passage]:
 
 def _from_release_in(question_lang: str, passage: Passage) -> str:
     """Say briefly, in the question's language, that the quoted release is in another language."""
-    names = _LANG_NAMES.get(question_lang, _LANG_NAMES["en"])
+    names = LANG_NAMES.get(question_lang, LANG_NAMES["en"])
     other = names.get(str(passage.metadata.get("lang")), str(passage.metadata.get("lang")))
     return f"D’après le communiqué en {other} :" if question_lang == "fr" else f"From the {other} release:"
 
 
 def _quote(question_lang: str, sentence: str) -> str:
     return f"« {sentence} »" if question_lang == "fr" else f"“{sentence}”"
-
-
-def _vectors_for(searcher: Searcher) -> SentenceVectors:
-    with _lock:
-        vectors = _sentence_vectors.get(id(searcher))
-        if vectors is None or vectors.searcher is not searcher:
-            vectors = _sentence_vectors[id(searcher)] = SentenceVectors(searcher)
-        return vectors

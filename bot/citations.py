@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
+
+AnswerMode = Literal["extractive", "llm", "abstain", "error"]
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -47,8 +50,9 @@ class Answer:
     found: bool
     citations: list[Citation] = field(default_factory=list)
     lang: str = "en"
-    mode: str = "extractive"          # "extractive" | "llm" | "abstain" | "error"
+    mode: AnswerMode = "extractive"
     error: str | None = None          # a user-facing message when the index could not be searched
+    short: str | None = None          # the short answer that leads the text ("General Cavoli"), when there is one
 
 
 def verify_citations(text: str, passages: list[Passage], quotes: dict[int, list[tuple[int, int]]] | None = None) -> tuple[str, list[Citation]]:

@@ -1,140 +1,250 @@
-"""What a question asks for, and whether a sentence holds it — for the offline answer.
+"""What a question asks for, and which things of that type a sentence holds — English and French.
 
-Read from the question: "who" wants a person, "when" a date, "how many" a number,
-"what is X" the definition of X, "which committee" a committee the question does not
-name, "how does … describe" a characterisation ("is a …"). Read from a sentence: the
-same things, counting only what the question does not already contain. English and
-French. Pure functions on text: no model, no index.
+Question side (read once, by bot.query): "who/qui" wants a person, "when/quand" a date,
+"how many/combien/quel pourcentage" a number or amount, "where/où" a place,
+"which/quel X" a named thing, "what is X / qu'est-ce que X" the definition of X.
+Sentence side: the candidates of that type a sentence holds that the question does
+not already name; the answer model reads whether there are any, and the short answer
+is the candidate when there is exactly one.
+
+Pure functions on text: no model, no index. The patterns are regexes on purpose:
+they run on every candidate sentence of every question (30+ per answer, within a 50 ms
+budget), where `dateparser.search` costs milliseconds per sentence; country names come
+from pycountry's ISO 3166 tables (English and French) rather than a list of our own.
 """
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
 
-from .query import STOPWORDS
+from index.language import MONTHS, STOPWORDS
 
-_WHO = re.compile(r"^\s*(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}(person|official|minister|president|general|ambassador|diplomat|prime minister|secretary|chair|commander|ministre|président|général|ambassadeur|diplomate|officier|premier ministre|secrétaire)\b", re.I)
-_WHEN = re.compile(r"^\s*(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b", re.I)
-_HOW_MANY = re.compile(r"\b(how many|how much|combien|what number|quel nombre|what percentage|quel pourcentage)\b", re.I)
-_DEFINE = re.compile(r"^\s*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|^\s*qu[’']est[- ]ce que\s+(?P<fr>.+?)\s*\??$|^\s*que (?:signifie|désigne)\s+(?P<fr2>.+?)\s*\??$", re.I)
+AskedKind = Literal["person", "date", "number", "place", "entity", "definition", "describe", "other"]
 
-_TITLES = (r"General|Gen\.|Admiral|Adm\.|Air Chief Marshal|Air Marshal|Marshal|Lieutenant General|Lt\. Gen\.|Major General|Colonel|Commander|"
-           r"Minister|President|Prime Minister|Secretary General|Deputy Secretary General|Ambassador|Chancellor|King|Queen|Sheikh|"
-           r"Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Sir|Dame|Professor|"
-           r"général|amiral|ministre|président|présidente|premier ministre|secrétaire général|ambassadeur|ambassadrice|M\.|Mme")
-# A person: a title or honorific before a capitalised name, or two capitalised words that are not institution words.
-_INSTITUTION_WORDS = set("""nato otan alliance allied allies committee council command commander defence defense ministers minister
+
+@dataclass(frozen=True)
+class Asked:
+    """What the question wants back."""
+
+    kind: AskedKind
+    term: str = ""        # the defined term, for "what is X"
+    focus: str = ""       # the noun of "which committee …" (stemmed), for entity questions
+
+    @property
+    def typed(self) -> bool:
+        """A question whose answer is one thing of a known type (a short answer can lead)."""
+        return self.kind in ("person", "date", "number", "place", "entity")
+
+
+_WHO = re.compile(r"^\W*(?:and\s+|et\s+)?(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}"
+                  r"(person|official|minister|president|general|admiral|ambassador|diplomat|secretary|chair|chairman|commander|"
+                  r"spokesperson|leader|ministre|président|présidente|général|amiral|ambassadeur|diplomate|officier|secrétaire|"
+                  r"personnalité|responsable|dirigeant)\b|\bwho\b", re.I)
+_WHEN = re.compile(r"^\W*(?:and\s+|et\s+)?(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|"
+                   r"\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b|\bwhen\b|\bquand\b", re.I)
+_HOW_MANY = re.compile(r"\b(how many|how much|combien|what number|quel nombre|what percentage|quel pourcentage|what share|"
+                       r"what proportion|what amount|quel montant|what budget|quel budget|what figure)\b", re.I)
+_WHERE = re.compile(r"^\W*(?:and\s+|et\s+)?(where|où)\b|\b(in|at|dans)\s+(which|what|quel|quelle)\s+(city|country|town|place|"
+                    r"location|capital|ville|pays|lieu|capitale)\b|\bwhere\b|\boù\b", re.I)
+_WHICH = re.compile(r"^\W*(?:and\s+|et\s+)?(?:\w+\s+){0,3}?(which|what|quel|quelle|quels|quelles|lequel|laquelle)\s+"
+                    r"(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|est\b|sont\b|était\b)\w+", re.I)
+_DEFINE = re.compile(r"^\W*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|^\W*qu[’']est[- ]ce que\s+(?:l[’']|le |la |les )?(?P<fr>.+?)\s*\??$|"
+                     r"^\W*que (?:signifie|désigne)\s+(?P<fr2>.+?)\s*\??$|^\W*(?:qu[’']est|que sont)\s+(?P<fr3>.+?)\s*\??$", re.I)
+_DESCRIBE = re.compile(r"\b(describe[sd]?|characteri[sz]e[sd]?|define[sd]?|call(?:s|ed)?|qualif\w+|décri\w+|caractéris\w+|défini\w+)\b", re.I)
+_FOCUS = re.compile(r"\b(?:which|what|quel|quelle|quels|quelles)\s+(?:(?:est|était|sont|étaient)\s+(?:le|la|les|l’|l')\s*)?"
+                    r"(?:[\w-]+\s+){0,2}?([\w-]{4,})(?=\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|of|de|du|des|"
+                    r"that|qui|que|à|in|on|at|for)\b|\s*\?)", re.I)
+
+
+def asked_for(question: str) -> Asked:
+    """The type of thing the question asks for (checked most specific first)."""
+    define = _DEFINE.match(question)
+    term = next((define.group(g) for g in ("en", "fr", "fr2", "fr3") if define and define.group(g)), "")
+    term = term.strip(" ?") if len(term.split()) <= 6 else ""
+    if term and not _WHEN.search(question):
+        return Asked("definition", term=term)
+    if _HOW_MANY.search(question):
+        return Asked("number")
+    if _WHEN.search(question):
+        return Asked("date")
+    if _WHERE.search(question):
+        return Asked("place")
+    if _WHO.search(question):
+        return Asked("person")
+    if _DESCRIBE.search(question):
+        return Asked("describe")
+    if _WHICH.search(question):
+        focus = _FOCUS.search(question)
+        return Asked("entity", focus=stem(focus.group(1)) if focus else "")
+    return Asked("other")
+
+
+# --------------------------------------------------------------------------- sentence side
+
+_TITLES = (r"General|Gen\.|Admiral|Adm\.|Vice Admiral|Rear Admiral|Air Chief Marshal|Air Marshal|Marshal|Lieutenant General|"
+           r"Lt\.? Gen\.|Major General|Maj\.? Gen\.|Brigadier General|Colonel|Col\.|Commander|Minister|President|Prime Minister|"
+           r"Secretary General|Deputy Secretary General|Secretary|Ambassador|Chancellor|King|Queen|Prince|Sheikh|Mr\.?|Mrs\.?|"
+           r"Ms\.?|Dr\.?|Sir|Dame|Professor|Prof\.|"
+           r"général|Général|amiral|Amiral|ministre|Ministre|président|Président|présidente|Présidente|premier ministre|"
+           r"Premier ministre|secrétaire général|Secrétaire général|ambassadeur|Ambassadeur|ambassadrice|M\.|Mme|Monsieur|Madame")
+_NAME_WORD = r"[A-ZÀ-Ý][a-zà-ÿ’'-]+|[A-ZÀ-Ý]\.|[A-ZÀ-Ý][A-ZÀ-Ý]+(?=\s)|(?:van|von|de|da|di|der|den|du|le|la)(?=\s+[A-ZÀ-Ý])"
+_PERSON_TITLED = re.compile(rf"\b(?:{_TITLES})\s+(?P<name>(?:{_NAME_WORD})(?:\s+(?:{_NAME_WORD})){{0,3}})")
+_CAPITALISED_RUN = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ’'-]+(?:\s+(?:[A-ZÀ-Ý]\.\s+)?[A-ZÀ-Ý][a-zà-ÿ’'-]+){1,3}\b")
+# Words that make a capitalised run an institution, a place or an event rather than a person's name.
+_NOT_NAME_WORDS = set("""nato otan alliance allied allies committee council command commander defence defense ministers minister
 secretary general military supreme transformation partnership partner partners programme program science peace security summit
 conference development warfare force forces mission support initiative fund innovation north atlantic women headquarters prime
 united states republic union european nations national international deputy special representative foreign affairs ukraine
-resolute response cooperation istanbul interoperability platform climate change action plan policy guidelines strategic concept
-the a an of and for on in le la les de du des et pour""".split())
-_PERSON_TITLED = re.compile(rf"\b(?:{_TITLES})\s+[A-ZÀ-Ý][\w’'-]+")
-_CAPITALISED_PAIR = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ’'-]+(?:\s+[A-ZÀ-Ý][a-zà-ÿ’'-]+)+\b")
-
-
-class _PersonPattern:
-    """Finds person names (a regex alone would take "Supreme Allied" for a name)."""
-
-    def finditer(self, text: str) -> list[re.Match[str]]:
-        found = list(_PERSON_TITLED.finditer(text))
-        for match in _CAPITALISED_PAIR.finditer(text):
-            words = match.group(0).lower().split()
-            if not any(w in _INSTITUTION_WORDS for w in words):
-                found.append(match)
-        return found
-
-    def search(self, text: str) -> bool:
-        return bool(self.finditer(text))
-
-
-_PERSON = _PersonPattern()
-_DATE = re.compile(r"\b\d{1,2}(?:er)?\s+(January|February|March|April|May|June|July|August|September|October|November|December|"
-                   r"janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b|\b(19|20)\d\d\b", re.I)
-_NUMBER = re.compile(r"\b\d[\d,. ]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|hundred|thousand|"
-                     r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|cent|mille)\b", re.I)
-_WHICH = re.compile(r"^\s*(which|what|quel|quelle|quels|quelles|où|where)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|est\b)\w+", re.I)
-_ENTITY = re.compile(r"(?<![\w-])(?:[A-ZÀ-Ý][\w’'-]+(?:\s+(?:of|de|du|des|and|et|the|la|le)?\s*[A-ZÀ-Ý][\w’'-]+)*)(?![\w-])")
-# The noun a which/what question asks about: "Which older committee did…" -> committee,
-# "Quel était le thème de…" -> thème.
-_FOCUS = re.compile(r"^\s*(?:which|what|quel|quelle|quels|quelles)\s+(?:(?:est|était|sont|étaient)\s+(?:le|la|les|l’|l')\s*)?"
-                    r"(?:[\w-]+\s+){0,2}?([\w-]{4,})(?=\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|of|de|du|des|that|qui|que|à|in|on|at|for)\b|\s*\?)", re.I)
-_DESCRIBE = re.compile(r"\b(describe[sd]?|characteri[sz]e[sd]?|define[sd]?|call(?:s|ed)?|qualif\w+|décri\w+|caractéris\w+|défini\w+)\b", re.I)
+resolute response cooperation interoperability platform climate change action plan policy guidelines strategic concept
+centre center agency office staff college school university group team day week year declaration statement meeting chiefs chief
+the a an of and for on in le la les de du des et pour this that these those we our his her their it
+monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche""".split()) | set(MONTHS)
+_MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
+_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}}(?:er|st|nd|rd|th)?)?\s+(?:{_MONTH})\.?(?:\s+(?:19|20)\d\d)?|"
+                   rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?|"
+                   rf"(?:{_MONTH})\s+(?:19|20)\d\d|(?:19|20)\d\d-\d\d-\d\d|(?:in|en|since|depuis)\s+(?:19|20)\d\d)\b", re.I)
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+                 "eighteen|nineteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|deux|trois|quatre|cinq|six|sept|"
+                 "huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|cent|mille|million|milliard")
+_NUMBER = re.compile(rf"(?:[$€£]\s?)?\b(?:\d[\d,.\u202f\u00a0 ]*\d|\d|{_NUMBER_WORDS})\b(?:\s?(?:%|per cent|percent|pour cent|"
+                     rf"million|billion|milliards?|millions?|euros?|dollars?|USD|EUR))?", re.I)
+_NOUN_AFTER = re.compile(r"\s+((?:[a-zà-ÿ][\w’'-]+\s+){0,2}?[a-zà-ÿ][\w’'-]+)")
+_ENTITY = re.compile(r"(?<![\w-])(?:[A-ZÀ-Ý][\w’'-]+(?:\s+(?:of|de|du|des|and|et|the|la|le|for|pour|on|sur)?\s*[A-ZÀ-Ý][\w’'-]+)*)(?![\w-])")
 _COPULA = re.compile(r"\b(is|are|was|remains|constitutes|est|sont|reste|constitue)\s+(a|an|the|one of|un|une|le|la|l’|l')\b", re.I)
 _WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
-_STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no nato otan pas plus".split())
+_STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no pas plus".split())
 
 
-def wants(question: str) -> dict[str, Any]:
-    """What kind of thing the question asks for."""
-    define = _DEFINE.match(question)
-    term = next((define.group(g) for g in ("en", "fr", "fr2") if define and define.group(g)), "")
-    term = term.strip(" ?") if len(term.split()) <= 6 else ""
-    focus = _FOCUS.search(question)
-    return {
-        "who": bool(_WHO.search(question)) and not term,
-        "which": bool(_WHICH.search(question)),
-        "focus": _stem(focus.group(1)) if focus else "",
-        "when": bool(_WHEN.search(question)),
-        "count": bool(_HOW_MANY.search(question)),
-        "describe": bool(_DESCRIBE.search(question)),
-        "term": term,
-    }
+def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
+    """Things of the asked type in the sentence that the question does not already name, in order of appearance."""
+    if kind == "person":
+        found = persons(sentence)
+    elif kind == "date":
+        found = [m.group(0) for m in _DATE.finditer(sentence) if not re.match(r"(?:in|en|since|depuis)\s", m.group(0), re.I)]
+        found = found or [m.group(0) for m in _DATE.finditer(sentence)]
+    elif kind == "number":
+        found = numbers(sentence)
+    elif kind == "place":
+        found = places(sentence)
+    elif kind == "entity":
+        found = entities(sentence)
+    else:
+        return []
+    found = [f for f in dict.fromkeys(x.strip(" ,.;:") for x in found) if f]
+    if kind == "number":   # "40 ships" is new for "How many ships…?": only the figure must be new
+        return [f for f in found if not _named_in(f.split()[0], question)]
+    return [f for f in found if not _named_in(f, question)]
 
 
-def _new(pattern: Any, sentence: str, question: str) -> bool:
-    """Does the sentence hold a match of `pattern` that the question does not already contain (as whole words)?"""
-    return any(not re.search(rf"(?<![\w-]){re.escape(m.group(0).strip())}(?![\w-])", question, re.I)
-               for m in pattern.finditer(sentence) if m.group(0).strip())
+def persons(sentence: str) -> list[str]:
+    """Names after a title or honorific, then capitalised runs that are not institution words."""
+    found = [m.group("name") for m in _PERSON_TITLED.finditer(sentence)]
+    for match in _CAPITALISED_RUN.finditer(sentence):
+        words = match.group(0).lower().replace("’", "'").split()
+        if not any(w.strip(".") in _NOT_NAME_WORDS or w.endswith("'s") for w in words) and not _country(match.group(0)):
+            if not any(match.group(0) in f or f in match.group(0) for f in found):
+                found.append(match.group(0))
+    return found
 
 
-def _new_entities(sentence: str, question: str) -> list[str]:
-    """Capitalised names in the sentence (leading articles dropped) that the question does not contain."""
+def numbers(sentence: str) -> list[str]:
+    """Numbers and amounts, each with the few words naming what is counted ("22 participating nations"); years are dates."""
     found = []
-    for match in _ENTITY.finditer(sentence):
-        name = re.sub(r"^(?:The|A|An|Le|La|Les|L’|L')\s*", "", match.group(0)).strip()
-        if name and not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question, re.I):
+    for match in _NUMBER.finditer(sentence):
+        text = match.group(0).strip()
+        if re.fullmatch(r"(?:19|20)\d\d", text) or re.fullmatch(r"\d{1,2}", text) and _DATE.match(sentence, match.start()):
+            continue
+        noun = _NOUN_AFTER.match(sentence, match.end())
+        if noun and not text.endswith("%"):
+            words = [w for w in noun.group(1).split()]
+            kept = []
+            for w in words:
+                if w.lower() in _STOPWORDS:
+                    break
+                kept.append(w)
+            if kept:
+                text = f"{text} {' '.join(kept)}"
+        found.append(text)
+    return found
+
+
+def places(sentence: str) -> list[str]:
+    """Countries (ISO 3166 names, English and French) and capitalised names after in/at/à/en."""
+    found = [name for name in _country_names() if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sentence)]
+    for match in re.finditer(r"\b(?:in|at|à|au|en)\s+((?:[A-ZÀ-Ý][\w’'-]+)(?:[\s-]+[A-ZÀ-Ý][\w’'-]+){0,2})", sentence):
+        name = match.group(1)
+        if not any(w.lower() in _NOT_NAME_WORDS for w in name.split()):
             found.append(name)
     return found
 
 
-def form_score(wants: dict[str, Any], sentence: str, question: str) -> float:
-    """0 when the sentence holds nothing the question asks for; higher the more it does."""
-    score = 0.0
-    if wants["who"]:
-        score += float(_new(_PERSON, sentence, question))
-    elif wants["which"]:
-        entities = _new_entities(sentence, question)
-        if entities:
-            score += 1.0
-            if wants["focus"] and any(wants["focus"] in content_words(e) for e in entities):
-                score += 0.5   # "Which committee…?" -> a committee the question does not name
-    if wants["when"] and _new(_DATE, sentence, question):
-        score += 1.0
-    if wants["count"] and _new(_NUMBER, sentence, question):
-        score += 1.0
-    if wants["describe"] and _COPULA.search(sentence):
-        score += 1.0
-    term = wants["term"]
-    if term:
-        core = re.sub(r"^(the|a|an|le|la|les|l’|l')\s*|^NATO[’']s\s+", "", term, flags=re.I)
-        if re.search(re.escape(core), sentence, re.I):
-            score += 1.0
-            if re.search(rf"\({re.escape(core)}\)|{re.escape(core)}\s*(\([^)]*\)\s*)?(is|are|was|est|sont|:|,|\()", sentence, re.I):
-                score += 1.0
-    return score
+def entities(sentence: str) -> list[str]:
+    """Capitalised names (leading articles dropped), the sentence's first word only when it is not a plain word."""
+    found = []
+    for match in _ENTITY.finditer(sentence):
+        name = re.sub(r"^(?:The|A|An|Le|La|Les|L’|L')\s*", "", match.group(0)).strip()
+        if match.start() == 0 and " " not in name and name.lower() in _STOPWORDS | {"nato", "otan"}:
+            continue
+        if name:
+            found.append(name)
+    return found
+
+
+def defines(term: str, sentence: str) -> float:
+    """0 .. 2: the sentence names the term (1), and reads as its definition ("X is …", "… (X)", "X: …") (2)."""
+    core = re.sub(r"^(the|a|an|le|la|les|l’|l')\s*|^NATO[’']s\s+", "", term, flags=re.I)
+    if not core or not re.search(re.escape(core), sentence, re.I):
+        return 0.0
+    if re.search(rf"\({re.escape(core)}\)|{re.escape(core)}\s*(\([^)]*\)\s*)?(is|are|was|est|sont|:|,|\(|–|-)", sentence, re.I):
+        return 2.0
+    return 1.0
+
+
+def characterises(sentence: str) -> bool:
+    """A characterisation ("… is a …", "… est une …"), for "how does … describe" questions."""
+    return bool(_COPULA.search(sentence))
 
 
 def content_words(text: str) -> set[str]:
     """Stemmed, accent-folded words that carry meaning (no stopwords, no possessive 's)."""
     words = (re.sub(r"[’']s$", "", w) for w in _WORD.findall(text))
-    return {_stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 2}
+    return {stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 2}
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """A crude shared stem for English and French ("meetings" ~ "meeting", "réunions" ~ "reunion")."""
     word = unicodedata.normalize("NFKD", word.lower()).encode("ascii", "ignore").decode()
     for suffix in ("ing", "ies", "es", "s", "ed", "e"):
         if len(word) > 4 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
+
+
+def _named_in(thing: str, question: str) -> bool:
+    """Does the question already name this (as whole words, or every content word of it)?"""
+    if re.search(rf"(?<![\w-]){re.escape(thing)}(?![\w-])", question, re.I):
+        return True
+    words = content_words(thing)
+    return bool(words) and words <= content_words(question)
+
+
+def _country(name: str) -> bool:
+    return name in _country_names()
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> frozenset[str]:
+    """English and French short names of every ISO 3166 country (pycountry's own tables and translations)."""
+    import pycountry
+
+    names = {c.name for c in pycountry.countries} | {getattr(c, "common_name", c.name) for c in pycountry.countries}
+    try:
+        french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+        names |= {french.gettext(c.name) for c in pycountry.countries}
+    except OSError:   # a pycountry build without its locales: English names only
+        pass
+    return frozenset(n for n in names if "," not in n and len(n) > 3)

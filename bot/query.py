@@ -5,20 +5,19 @@ Three things a plain embedding misses are read from the question here:
   * dates ("in May 2024", "en juin 2024", "on 21 February 2024") steer towards releases of
     that period, because recurring meetings differ mostly by date;
   * a named page language ("the French topic page", "la version anglaise") prefers releases in it.
+It is also where the question is read once for everything later steps need: its language,
+what it asks for (bot.forms.asked_for), the names, identifiers and years it mentions.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from index.load import detect_lang
+from index.language import MONTHS, STOPWORDS, detect_lang
 
-MONTHS = {
-    **{m: i for i, m in enumerate("january february march april may june july august september october november december".split(), 1)},
-    **{m: i for i, m in enumerate("janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(), 1)},
-    **{m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)},
-    "sept": 9, "fevrier": 2, "aout": 8, "decembre": 12,
-}
+from .forms import Asked, asked_for
+
+MAX_QUESTION_CHARS = 2000   # longer input is cut: a question, not a document (a 99,000-character one took 37 s)
 _MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
 _DAY_MONTH_YEAR = re.compile(rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH})\.?\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I)
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
@@ -33,11 +32,6 @@ _DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|the same|ce|cette|cet|ces
                             r"accord|déclaration|jour|année|date)\b", re.I)
 _CONTINUATION = re.compile(r"^\s*(and|et|what about|how about|et pour|and for|and in|et en)\b", re.I)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*", re.U)
-STOPWORDS = set("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
-what who whom whose when where which why how that this these those it its he him his she her they them their there
-would could should will can may might shall
-le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
-combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont""".split())
 SELF_CONTAINED_WORDS = 7   # a question with this many content words rarely needs the previous turn
 
 _LANG_HINTS = [
@@ -80,18 +74,46 @@ class Query:
     lang_hint: str | None = None       # a page language the user asked for explicitly
     folded: tuple[str, ...] = field(default_factory=tuple)   # earlier questions folded in
     said: tuple[str, ...] = ()          # the bot's earlier answers, when the question follows them
+    asks: Asked = Asked("other")       # what the question wants back (a person, a date, a definition …)
+    terms: tuple[str, ...] = ()        # names, acronyms and years it mentions, as a release would write them
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """Years the question names (its own, or those of the questions it follows)."""
+        return tuple(dict.fromkeys(d.year for d in self.dates))
 
 
 def prepare(question: str, history: list[dict] | None = None) -> Query:
     """Read a question in the context of the conversation."""
-    question = " ".join(question.split())
+    question = " ".join(question.split())[:MAX_QUESTION_CHARS]
     earlier = [m["content"] for m in (history or []) if m.get("role") == "user" and isinstance(m.get("content"), str)]
     folded = _context_for(question, earlier)
     text = " ".join([*folded, question])
     dates = find_dates(question) or tuple(d for q in folded for d in find_dates(q))
     said = tuple(m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)) if folded else ()
     return Query(question=question, text=text, lang=question_lang(question),
-                 dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded), said=said[-2:])
+                 dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded), said=said[-2:],
+                 asks=asked_for(question), terms=tuple(named_terms(question)))
+
+
+_QUESTION_WORDS = re.compile(r"(?:Which|What|Who|Whom|Whose|When|Where|How|Why|Quel|Quelle|Quels|Quelles|Qui|Quand|Où|Comment|"
+                             r"Combien|Pourquoi|Dans|In|On|At|According|Selon|D'après|For|Since|After|Before|And|Et)")
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])")
+_NAME = re.compile(r"(?<![\w-])[A-ZÀ-Ý][\w’'-]+(?:\s+[A-ZÀ-Ý][\w’'-]+)+(?![\w-])")
+
+
+def named_terms(question: str) -> list[str]:
+    """Acronyms, multi-word names and years the question names, as they would be written in a release."""
+    terms = [t for t in _ACRONYM.findall(question) if len(t) >= 3]
+    for name in _NAME.findall(question):
+        for part in re.split(r"[’']s\b", name):   # "NATO's Science" names two things
+            words = part.split()
+            words = words[1:] if words and _QUESTION_WORDS.fullmatch(words[0]) else words
+            words = [w for w in words if w.lower() not in MONTHS]
+            if len(words) >= 2:
+                terms.append(" ".join(words))
+    terms += YEAR.findall(question)
+    return list(dict.fromkeys(terms))
 
 
 def leans_on_context(question: str) -> bool:

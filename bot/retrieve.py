@@ -8,16 +8,14 @@ from pydantic import ConfigDict
 
 from index.settings import Settings, get_settings
 
-from .query import prepare
-from .search import Filters, get_searcher
+from .answer import default_bot
+from .search import Filters
 
 
 def retrieve(question: str, k: int = 5, *, history: list[dict] | None = None, lang: str | None = None,
              date_from: str | None = None, date_to: str | None = None, settings: Settings | None = None) -> list[Document]:
     """The k passages that best answer the question, best first, with their indexed metadata and a `score`."""
-    searcher = get_searcher(settings or get_settings())
-    hits = searcher.search(prepare(question, history), k=k, filters=Filters(lang, date_from, date_to))
-    return [hit.to_document() for hit in hits]
+    return default_bot(settings or get_settings()).retrieve(question, k, history=history, filters=Filters(lang, date_from, date_to))
 
 
 class CommuniqueRetriever(BaseRetriever):

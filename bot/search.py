@@ -12,7 +12,6 @@ dates named in the question and by an explicitly requested page language.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,11 +98,11 @@ class Ranking:
 class Searcher:
     """Holds the embedding stack and the snapshot cache for one index; safe to share across threads."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stack: EmbeddingStack | None = None) -> None:
         self.settings = settings
         self.stack_name = stack_name(settings.embeddings)
         open_collection(settings, self.stack_name)   # an index built with another model is refused, as by the CLI
-        self.stack: EmbeddingStack = load_stack(settings.embeddings)
+        self.stack: EmbeddingStack = stack or load_stack(settings.embeddings)
         self.cache = SnapshotCache(settings, self.stack_name)
 
     def search(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Hit]:
@@ -192,31 +191,3 @@ def _per_language_z(scores: np.ndarray, langs: np.ndarray) -> np.ndarray:
             part = scores[mask]
             out[mask] = (part - part.mean()) / (part.std() + 1e-9)
     return out - out.min() + 1e-6   # positive, so "> 0" still means "has a score"
-
-
-_searchers: dict[tuple, Searcher] = {}
-_searchers_lock = threading.Lock()
-
-
-def get_searcher(settings: Settings) -> Searcher:
-    """One Searcher per index location and process (models and caches stay warm)."""
-    key = (settings.chroma_url, str(settings.home.resolve()), settings.collection, stack_name(settings.embeddings))
-    with _searchers_lock:
-        searcher = _searchers.get(key)
-        if searcher is None:
-            searcher = _searchers[key] = Searcher(settings)
-        return searcher
-
-
-def refresh(settings: Settings) -> None:
-    """Make the next question see this process's latest writes at once, not after `refresh_seconds`."""
-    with _searchers_lock:
-        searchers = [s for s in _searchers.values() if s.settings.collection == settings.collection]
-    for searcher in searchers:
-        searcher.cache.invalidate()
-
-
-def forget_searchers() -> None:
-    """Drop warm searchers (after a rebuild with another model, or in tests)."""
-    with _searchers_lock:
-        _searchers.clear()

@@ -8,11 +8,14 @@ packages. It pairs two signals measured on the dev set (see README):
              the strongest single signal, but one model forward pass per passage.
 `sentence-transformers:<name or path>` swaps in any sentence-transformers model
 (dense only; retrieval then adds an exact-identifier keyword signal instead).
+`hashing` is a model-free bag-of-words stack for tests and quick trials.
 """
 from __future__ import annotations
 
 import base64
 import os
+import re
+import zlib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
@@ -146,6 +149,52 @@ class SentenceTransformerStack:
         return self.embed_passages(texts)
 
 
+class HashingStack:
+    """A deterministic bag-of-words stack with no model: hashed word counts as dense and sparse vectors.
+
+    For tests and quick trials (`COMMUNIQUE_EMBEDDINGS=hashing`): instant, offline and
+    reproducible, like simonw/llm's EmbedDemo. It knows no synonyms and no other
+    language, so it is no substitute for the bundled stack in use.
+    """
+
+    name = "hashing:v1"
+    dim = 256
+    has_sparse = True
+    SPARSE_WIDTH = 1 << 16
+
+    @staticmethod
+    def _words(text: str) -> list[str]:
+        return [w.lower() for w in re.findall(r"[^\W_]+", text) if len(w) > 2]
+
+    @staticmethod
+    def _bucket(word: str, width: int) -> int:
+        return zlib.crc32(word.encode("utf-8")) % width
+
+    def embed_dense(self, texts: list[str]) -> np.ndarray:
+        matrix = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for word in self._words(text):
+                matrix[row, self._bucket(word, self.dim)] += 1.0
+        return _normalise(matrix)
+
+    def _sparse(self, texts: list[str]) -> list[SparseVector]:
+        out = []
+        for text in texts:
+            counts: dict[int, float] = {}
+            for word in self._words(text):
+                key = self._bucket(word, self.SPARSE_WIDTH)
+                counts[key] = counts.get(key, 0.0) + 1.0
+            indices = np.array(sorted(counts), dtype=np.int32)
+            out.append(SparseVector(indices, np.array([counts[i] for i in indices], dtype=np.float32)))
+        return out
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        return Vectors(self.embed_dense(texts), self._sparse(list(texts)))
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        return self.embed_passages(texts)
+
+
 class UnknownStack(ValueError):
     """COMMUNIQUE_EMBEDDINGS names nothing we can load."""
 
@@ -155,6 +204,8 @@ def load_stack(spec: str) -> EmbeddingStack:
     """The stack named by a `COMMUNIQUE_EMBEDDINGS` value, loaded once per process."""
     if spec in ("bundled", "default", BundledStack.name):
         return BundledStack()
+    if spec in ("hashing", HashingStack.name):
+        return HashingStack()
     if spec.startswith("sentence-transformers:"):
         model = spec.split(":", 1)[1].strip()
         if not model:
@@ -163,18 +214,20 @@ def load_stack(spec: str) -> EmbeddingStack:
             return SentenceTransformerStack(model)
         except Exception as exc:  # hub or file errors come in many types; the user needs one line
             raise UnknownStack(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0]) from exc
-    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled' or 'sentence-transformers:<model>'")
+    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'")
 
 
 def stack_name(spec: str) -> str:
     """The name a stack records in the collection, known without loading any model (UnknownStack if none)."""
     if spec in ("bundled", "default", BundledStack.name):
         return BundledStack.name
+    if spec in ("hashing", HashingStack.name):
+        return HashingStack.name
     if spec.startswith("sentence-transformers:") and spec.split(":", 1)[1].strip():
         return f"sentence-transformers:{spec.split(':', 1)[1].strip()}"
-    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled' or 'sentence-transformers:<model>'")
+    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'")
 
 
 def stack_spec_of(name: str) -> str:
     """The settings value that reloads the stack recorded under `name` in a collection."""
-    return "bundled" if name == BundledStack.name else name
+    return {BundledStack.name: "bundled", HashingStack.name: "hashing"}.get(name, name)

@@ -9,8 +9,7 @@ from langchain_core.documents import Document
 
 from bot import Answer, CommuniqueRetriever, answer, retrieve
 from bot.citations import Passage, verify_citations
-from bot.confidence import named_terms
-from bot.query import DateHint, find_dates, leans_on_context, prepare
+from bot.query import DateHint, find_dates, leans_on_context, named_terms, prepare
 
 PAF_N = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"
 
@@ -171,26 +170,38 @@ def test_python_m_bot_prints_the_answer_and_its_sources(built_index, tmp_path):
 
 
 @pytest.mark.parametrize("question, kind", [
-    ("Who presented the PAF-N framework?", "who"),
-    ("Which Afghan president took part in the meeting?", "who"),
-    ("On what date did the Military Committee meet?", "when"),
-    ("How many nations took part?", "count"),
-    ("Combien de soldats ont participé ?", "count"),
+    ("Who presented the PAF-N framework?", "person"),
+    ("Which Afghan president took part in the meeting?", "person"),
+    ("Qui a présidé la réunion ?", "person"),
+    ("On what date did the Military Committee meet?", "date"),
+    ("Quand le Comité s’est-il réuni ?", "date"),
+    ("How many nations took part?", "number"),
+    ("Combien de soldats ont participé ?", "number"),
+    ("Quel pourcentage du PIB ?", "number"),
+    ("Where will the next meeting be held?", "place"),
+    ("Et où se tiendra la prochaine ?", "place"),
+    ("Which committee replaced it?", "entity"),
     ("How do the guidelines characterise terrorism?", "describe"),
+    ("What is PAF-N?", "definition"),
+    ("Qu’est-ce que le PAF-N ?", "definition"),
 ])
-def test_the_kind_of_answer_a_question_wants_is_read(question, kind):
-    from bot.forms import wants
+def test_the_kind_of_answer_a_question_wants_is_read_in_both_languages(question, kind):
+    from bot.forms import asked_for
 
-    assert wants(question)[kind]
+    assert asked_for(question).kind == kind
 
 
-def test_a_sentence_scores_for_what_the_question_wants_and_does_not_already_say():
-    from bot.forms import form_score, wants
+def test_a_sentence_holds_what_the_question_wants_only_when_the_question_does_not_already_say_it():
+    from bot.forms import asked_for, candidates, defines
 
     question = "Who presented the PAF-N framework?"
-    asks = wants(question)
-    assert form_score(asks, "General Cavoli presented the new framework.", question) > 0
-    assert form_score(asks, "The framework was discussed at length.", question) == 0
-    define = "What is PAF-N?"
-    assert wants(define)["term"] == "PAF-N"
-    assert form_score(wants(define), "the new framework of partner forces (PAF-N), a mechanism", define) == 2
+    assert candidates("person", "General Jane Quill presented the new framework.", question) == ["Jane Quill"]
+    assert candidates("person", "The framework was discussed at length.", question) == []
+    assert candidates("person", "General Jane Quill spoke.", "What did General Jane Quill present?") == []
+    assert candidates("date", "They met on 3 March 2031 in Port Avalon.", "When did they meet?") == ["3 March 2031"]
+    assert candidates("number", "Twelve harbours and 40 ships took part.", "How many ships took part?")[-1] == "40 ships"
+    assert candidates("place", "The council met in Port Avalon, Portugal.", "Where did the council meet?")[:1] == ["Portugal"]
+    term = asked_for("What is PAF-N?").term
+    assert term == "PAF-N"
+    assert defines(term, "the new framework of partner forces (PAF-N), a mechanism") == 2
+    assert defines(term, "Nothing about it here.") == 0

@@ -1,0 +1,283 @@
+"""Train the answer model (bot/answer_model.json) on candidate sentences of the development sets.
+
+    python -m benchmarks.train_answer_model --set dev QUESTIONS DIR --set dev2 QUESTIONS DIR \
+        [--cache DIR] [--out bot/answer_model.json] [--report PATH]
+
+For every question of every set, the bot's own retrieval runs on an index of that set's
+corpus and every candidate sentence of the passages it reads becomes one row: the
+features of bot.sentences, labelled positive when the sentence contains an expected
+answer phrase. A logistic regression (scikit-learn, seeded) is fitted on the rows;
+its thresholds are chosen on the training rows only:
+  * abstain_below — the highest probability that keeps false abstentions on the training
+    questions at most TARGET_FALSE_ABSTAIN;
+  * short_above   — the lowest probability at which short answers on the training questions
+    are right at least TARGET_SHORT_PRECISION of the time;
+  * second_ratio  — the lowest share of the best sentence's probability at which a second
+    sentence joins, such that the median answer on the training questions stays within
+    MAX_MEDIAN_ANSWER_CHARS (a second sentence often holds the fact; a long answer hides it).
+It reports, for the chosen settings, each set with the model trained on the other
+("cross-set", both ways) and 5-fold cross-validation over both sets grouped by
+release (no release in two folds), then writes the model trained on all rows.
+Indexes are kept under --cache, so a second run embeds nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEED = 0
+TARGET_FALSE_ABSTAIN = 0.04     # leaves a margin under the 0.05 the product promises
+TARGET_SHORT_PRECISION = 0.9
+MAX_MEDIAN_ANSWER_CHARS = 220
+REGULARISATION_C = 1.0          # scikit-learn's default; not tuned
+
+
+@dataclass
+class QuestionRows:
+    """The candidate sentences of one question, with what the question expects."""
+
+    set_name: str
+    id: str
+    kind: str
+    group: str                   # release the question is about (or its id when unanswerable): CV never splits one
+    answerable: bool
+    expected: tuple[str, ...]
+    typed_question: bool
+    x: np.ndarray                # (n, features)
+    y: np.ndarray                # (n,) 1 = holds an expected phrase
+    heading: np.ndarray          # (n,) bool: never given as an answer
+    shorts: list[str | None]     # the single typed thing each sentence would lead with
+    texts: list[str]             # the sentences, for reading the errors
+
+
+def holds(text: str, phrase: str) -> bool:
+    return " ".join(phrase.casefold().split()) in " ".join(text.casefold().split())
+
+
+def short_holds(short: str, phrase: str) -> bool:
+    a, b = " ".join(short.casefold().split()), " ".join(phrase.casefold().split())
+    return bool(a) and (b in a or (len(a) >= 4 and a in b))
+
+
+def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> list[QuestionRows]:
+    """Index the corpus (incrementally, under cache) and turn every question into its candidate rows."""
+    from benchmarks.eval import answer_order, load_questions
+    from bot.answer import Bot
+    from bot.confidence import missing_terms
+    from bot.extractive import PASSAGES_READ
+    from bot.query import prepare
+    from bot.sentences import FEATURES, candidate_sentences
+    from index.settings import Settings
+    from index.update import build
+
+    settings = Settings(home=cache / set_name, chroma_url=None, records_url=None, collection="train", embeddings="bundled", llm=None)
+    summary = build([str(corpus)], settings)
+    print(f"{set_name}: {summary.line()}", file=sys.stderr)
+    questions = load_questions(questions_path)
+    by_id = {q.id: q for q in questions}
+    bot = Bot(settings)
+    searcher = bot.searcher
+    snapshot = searcher.cache.current()
+    heading_at = FEATURES.index("heading")
+    rows = []
+    for q in answer_order(questions):
+        history = None
+        if q.follows:   # the conversation's user turns; what the bot said does not change the features
+            chain, current = [], by_id[q.follows]
+            while True:
+                chain.insert(0, current)
+                if not current.follows:
+                    break
+                current = by_id[current.follows]
+            history = [turn for c in chain for turn in ({"role": "user", "content": c.question}, {"role": "assistant", "content": ""})]
+        query = prepare(q.question, history)
+        ranking = searcher.rank(query, k=PASSAGES_READ)
+        candidates = candidate_sentences(query, ranking, bot._vectors, snapshot, passages=PASSAGES_READ,  # noqa: SLF001
+                                         missing=bool(missing_terms(query, snapshot)))
+        x = np.array([c.features for c in candidates], dtype=np.float64).reshape(-1, len(FEATURES))
+        y = np.array([any(holds(c.text, p) for p in q.answer_contains) for c in candidates], dtype=int)
+        rows.append(QuestionRows(set_name, q.id, q.kind, q.relevant[0] if q.relevant else q.id, q.answerable,
+                                 q.answer_contains, query.asks.typed, x, y, x[:, heading_at] > 0,
+                                 [c.typed[0] if len(c.typed) == 1 else None for c in candidates], [c.text for c in candidates]))
+    bot.close()
+    return rows
+
+
+def fit(rows: list[QuestionRows]) -> tuple[Any, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.vstack([r.x for r in rows if len(r.x)])
+    y = np.concatenate([r.y for r in rows if len(r.x)])
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    scaler.scale_ = scale
+    model = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=SEED).fit(scaler.transform(x), y)
+    return scaler, model
+
+
+def best_of(row: QuestionRows, probabilities: np.ndarray) -> int | None:
+    """Index of the most probable candidate that may be given (not a heading), or None."""
+    allowed = [i for i in range(len(probabilities)) if not row.heading[i]]
+    return max(allowed, key=lambda i: probabilities[i]) if allowed else None
+
+
+def chosen(row: QuestionRows, p: np.ndarray, second_ratio: float) -> list[int]:
+    """The sentences the bot would give (as bot.extractive.choose): the best, and a near-equal second."""
+    order = [i for i in np.argsort(-p, kind="stable") if not row.heading[i]]
+    if not order:
+        return []
+    picked = [order[0]]
+    for i in order[1:]:
+        if p[i] < second_ratio * p[order[0]]:
+            break
+        if " ".join(row.texts[i].split()).casefold() != " ".join(row.texts[order[0]].split()).casefold():
+            picked.append(i)
+            break
+    return picked
+
+
+def thresholds(rows: list[QuestionRows], scaler: Any, model: Any) -> dict[str, float]:
+    """abstain_below, second_ratio and short_above chosen on these (training) rows."""
+    best_answerable, shorts, predicted = [], [], []
+    for row in rows:
+        p = _predict(row, scaler, model)
+        predicted.append(p)
+        i = best_of(row, p)
+        if row.answerable:
+            best_answerable.append(p[i] if i is not None else 0.0)
+            if i is not None and row.typed_question and row.shorts[i] and row.expected:
+                shorts.append((p[i], any(short_holds(row.shorts[i], e) for e in row.expected)))
+    ordered = np.sort(best_answerable)
+    allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))   # questions that may fall under the bar
+    abstain_below = max(float(ordered[allowed]) - 1e-9 if len(ordered) > allowed else 0.0, 0.0)
+    second_ratio = 1.0
+    for ratio in np.round(np.arange(0.30, 1.0001, 0.05), 2):
+        lengths = [sum(len(row.texts[i]) + 6 for i in chosen(row, p, ratio)) for row, p in zip(rows, predicted)
+                   if len(p) and p[best_of(row, p) or 0] >= abstain_below]
+        if lengths and np.median(lengths) <= MAX_MEDIAN_ANSWER_CHARS:
+            second_ratio = float(ratio)
+            break
+    short_above = 1.0
+    for t in sorted({s for s, _ in shorts}):
+        above = [ok for s, ok in shorts if s >= t]
+        if above and np.mean(above) >= TARGET_SHORT_PRECISION and len(above) >= 3:
+            short_above = float(t)
+            break
+    return {"abstain_below": abstain_below, "short_above": short_above, "second_ratio": second_ratio}
+
+
+def _predict(row: QuestionRows, scaler: Any, model: Any) -> np.ndarray:
+    if not len(row.x):
+        return np.zeros(0)
+    return model.predict_proba(scaler.transform(row.x))[:, 1]
+
+
+def measure(rows: list[QuestionRows], scaler: Any, model: Any, bars: dict[str, float]) -> dict[str, float | int | None]:
+    """Question-level figures of one fitted model with its thresholds on held-out rows."""
+    return _pool(rows, {i: (scaler, model, bars) for i in range(len(rows))})
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def cross_validate(rows: list[QuestionRows], folds: int = 5) -> dict[str, float | int | None]:
+    """Grouped K-fold over questions: a release's questions are all in one fold; thresholds from the training folds."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = [f"{r.set_name}:{r.group}" for r in rows]
+    predictions: dict[int, tuple[Any, Any, dict[str, float]]] = {}
+    for train, test in GroupKFold(n_splits=folds).split(np.zeros(len(rows)), groups=groups):
+        train_rows = [rows[i] for i in train]
+        scaler, model = fit(train_rows)
+        bars = thresholds(train_rows, scaler, model)
+        for i in test:
+            predictions[i] = (scaler, model, bars)
+    return _pool(rows, predictions)   # each question predicted by the model that did not see its release
+
+
+def _pool(rows: list[QuestionRows], predictions: dict[int, tuple[Any, Any, dict[str, float]]]) -> dict[str, float | int | None]:
+    """Question-level figures when each question has its own (held-out) model."""
+    from sklearn.metrics import roc_auc_score
+
+    fig: dict[str, list[float]] = {k: [] for k in ("best_sentence_holds", "answer_holds", "abstain", "false_abstain",
+                                                   "short_coverage", "short_precision", "answer_chars")}
+    ys, ps = [], []
+    for i, row in enumerate(rows):
+        scaler, model, bars = predictions[i]
+        p = _predict(row, scaler, model)
+        ys.append(row.y)
+        ps.append(p)
+        j = best_of(row, p)
+        found = j is not None and p[j] >= bars["abstain_below"]
+        if found:
+            given = chosen(row, p, bars["second_ratio"])
+            fig["answer_chars"].append(float(sum(len(row.texts[k]) + 6 for k in given)))
+        if row.answerable:
+            fig["false_abstain"].append(0.0 if found else 1.0)
+            fig["best_sentence_holds"].append(1.0 if found and row.y[j] else 0.0)
+            fig["answer_holds"].append(1.0 if found and any(row.y[k] for k in given) else 0.0)
+            if found and row.typed_question and row.expected:
+                short = row.shorts[j] if p[j] >= bars["short_above"] else None
+                fig["short_coverage"].append(1.0 if short else 0.0)
+                if short:
+                    fig["short_precision"].append(1.0 if any(short_holds(short, e) for e in row.expected) else 0.0)
+        else:
+            fig["abstain"].append(0.0 if found else 1.0)
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    out: dict[str, float | int | None] = {"questions": len(rows),
+                                          "auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None}
+    out.update({k: _mean(v) for k, v in fig.items() if k != "answer_chars"})
+    out["median_answer_chars"] = float(np.median(fig["answer_chars"])) if fig["answer_chars"] else None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.train_answer_model", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", nargs=3, action="append", required=True, metavar=("NAME", "QUESTIONS", "DIR"), dest="sets")
+    parser.add_argument("--cache", type=Path, default=Path(".train-cache"), help="where the sets' indexes are kept between runs")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "bot" / "answer_model.json")
+    parser.add_argument("--report", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+
+    from bot.answer_model import AnswerModel
+    from bot.sentences import FEATURES
+
+    by_set = {name: collect(name, Path(q), Path(c), args.cache.resolve()) for name, q, c in args.sets}
+    every = [r for rows in by_set.values() for r in rows]
+    report: dict[str, Any] = {"features": list(FEATURES), "cross_set": {}, "sets": {n: len(r) for n, r in by_set.items()}}
+    names = list(by_set)
+    for test_name in names:
+        train_rows = [r for n in names if n != test_name for r in by_set[n]]
+        if not train_rows:
+            continue
+        scaler, model = fit(train_rows)
+        bars = thresholds(train_rows, scaler, model)
+        report["cross_set"][f"train {'+'.join(n for n in names if n != test_name)} -> test {test_name}"] = {
+            **measure(by_set[test_name], scaler, model, bars), **bars}
+    report["grouped_cv_5"] = cross_validate(every)
+    scaler, model = fit(every)
+    bars = thresholds(every, scaler, model)
+    report["final"] = {**measure(every, scaler, model, bars), **bars, "note": "on its own training questions"}
+    trained = AnswerModel(features=FEATURES, mean=scaler.mean_, scale=scaler.scale_, coef=model.coef_[0],
+                          intercept=float(model.intercept_[0]), version=f"{date.today().isoformat()} trained on "
+                          + ", ".join(f"{n} ({len(r)} questions)" for n, r in by_set.items()), **bars)
+    args.out.write_text(json.dumps(trained.to_json(), indent=1) + "\n", encoding="utf-8")
+    report["coefficients"] = dict(zip(FEATURES, (round(float(c), 3) for c in model.coef_[0])))
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.report:
+        args.report.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
