@@ -50,7 +50,7 @@ class Chunk:
         r = self.release
         metadata = {
             "source": r.source, "doc_id": r.doc_id, "title": r.title, "lang": r.lang,
-            "date": r.date, "updated": r.updated, "url": r.url,
+            "date": r.date, "date_source": r.date_source, "updated": r.updated, "url": r.url,
             "chunk": self.n, "start": self.start, "end": self.end, "text_hash": self.text_hash,
             "sentences": json.dumps(sentence_spans(self.text)),
             "date_int": int(r.date.replace("-", "")) if r.date else None,   # Chroma compares numbers, not date strings

@@ -20,6 +20,7 @@ class Release:
     date: str | None = None      # ISO publication date (YYYY-MM-DD)
     updated: str | None = None   # ISO date of "Last updated" / "Mis à jour le", if any
     url: str | None = None       # link to the original page, when known
+    date_source: str | None = None   # where `date` came from: header, front_matter, html_meta, pdf_info, dateline, nato_layout
 
     @property
     def doc_id(self) -> str:

@@ -26,7 +26,8 @@ from .decode import decode_bytes
 from .errors import SourceError
 from .fetch import FeedItem, is_url, parse_feed
 from .language import detect_lang
-from .nato_layout import parse_date, parse_release_text
+from .nato_layout import parse_date
+from .text_layout import parse_release_text
 from .sources import (
     HOUSEKEEPING_STEMS,
     SUPPORTED_SUFFIXES,

@@ -22,3 +22,18 @@ def guess_lang(text: str) -> str | None:
     except LangDetectException:  # no letters to go on
         return None
     return guesses[0].lang.split("-")[0] if guesses else None
+
+
+_NAMES = {"en": "en", "eng": "en", "english": "en", "anglais": "en",
+          "fr": "fr", "fra": "fr", "fre": "fr", "french": "fr", "francais": "fr", "français": "fr"}
+
+
+def declared_lang(value: object) -> str | None:
+    """'en' or 'fr' for a declared language ('fr-FR', 'English', 'français'); None for others or none.
+
+    Only the two corpus languages are trusted as declared; anything else is left to detection.
+    """
+    if not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-")[0]
+    return _NAMES.get(code)
