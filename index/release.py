@@ -37,3 +37,14 @@ class Failure:
 
     def __str__(self) -> str:
         return f"failed {self.source}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Skipped(Failure):
+    """A source not indexed on purpose (e.g. the same release as another source); not an error.
+
+    A Failure subclass so that code that only knows Release and Failure still leaves it out.
+    """
+
+    def __str__(self) -> str:
+        return f"skipped {self.source}: {self.reason}"

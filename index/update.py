@@ -19,7 +19,7 @@ from langchain_core.indexing import index as langchain_index
 from .chunk import chunk_release
 from .embed import load_stack, stack_name
 from .load import is_url, list_release_files, read_sources
-from .release import Failure
+from .release import Failure, Skipped
 from .settings import Settings
 from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
 
@@ -36,10 +36,12 @@ class Summary:
     removed: int = 0
     failures: list[Failure] = field(default_factory=list)
     chunks_embedded: int = 0
+    skipped: list[Skipped] = field(default_factory=list)   # not indexed on purpose (duplicates)
 
     def line(self) -> str:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"removed {self.removed}, failed {len(self.failures)}")
+                f"removed {self.removed}, failed {len(self.failures)}"
+                + (f", skipped {len(self.skipped)}" if self.skipped else ""))
 
 
 def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, progress: Progress | None = None) -> Summary:
@@ -110,6 +112,9 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
                              timeout=settings.fetch_timeout, is_known=is_known)
         for item in items:
             progress("release", 1)
+            if isinstance(item, Skipped):
+                summary.skipped.append(item)
+                continue
             if isinstance(item, Failure):
                 summary.failures.append(item)
                 if mode == "full":   # keep what the index held for it (a missing folder: all it held)
