@@ -54,6 +54,7 @@ class Chunk:
             "chunk": self.n, "start": self.start, "end": self.end, "text_hash": self.text_hash,
             "sentences": json.dumps(sentence_spans(self.text)),
             "date_int": int(r.date.replace("-", "")) if r.date else None,   # Chroma compares numbers, not date strings
+            "release_key": r.release_key,   # finds the same release indexed under another source
         }
         return Document(page_content=self.text, metadata={k: v for k, v in metadata.items() if v is not None})
 

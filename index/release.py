@@ -27,6 +27,15 @@ class Release:
         """Stable id: the same source always maps to the same release."""
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
 
+    @property
+    def release_key(self) -> str:
+        """What makes two sources the same release: title, date and body, case and spacing aside.
+
+        An EN/FR pair differs in all three, a copy with another date in one; both stay distinct.
+        """
+        parts = (" ".join(self.title.split()).casefold(), self.date or "", " ".join(self.text.split()).casefold())
+        return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class Failure:

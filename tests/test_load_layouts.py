@@ -465,6 +465,14 @@ def test_list_and_status_undated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert main(["list", "--from", "2024", "--to", "2024-12", "--json"], settings=settings) == 0
     assert [r["date"] for r in json.loads(capsys.readouterr().out)] == ["2024-05-16"]
 
+    again = write(tmp_path / "uploaded-again.txt", "Allies agree a fictional calendar\ndate: 2024-05-16\n\n" + EN_BODY)
+    assert main(["update", str(again)], settings=settings) == 0   # the same release, indexed by an earlier run
+    out, err = capsys.readouterr()
+    assert f"skipped {again}: same release as {(folder / 'copy.txt').resolve()}" in err
+    assert out.strip().endswith("added 0, updated 0, unchanged 0, removed 0, failed 0, skipped 1")
+    assert main(["update", str(folder)], settings=settings) == 0   # the indexed copy itself is no duplicate
+    assert capsys.readouterr().out.strip().endswith("unchanged 3, removed 0, failed 0, skipped 1")
+
     with pytest.raises(SystemExit) as exit_info:
         main(["list", "--from", "May 2024"], settings=settings)
     assert exit_info.value.code == 2

@@ -59,16 +59,18 @@ def read_sources(
     max_bytes: int = 20_000_000,
     timeout: float = 20.0,
     is_known: Callable[[str], bool] = lambda source: False,
+    indexed_copy: Callable[[Release], str | None] = lambda release: None,
 ) -> Iterator[Release | Failure]:
     """Yield one Release per release and one Failure per unreadable source, never raising.
 
     ``sources`` are what a user typed: files, folders, release page URLs or feed
     URLs. Feed items for which ``is_known(link)`` is true are skipped without
-    being fetched, so re-reading a feed only downloads what is new. A release
-    already read under another source yields a :class:`Skipped` naming it.
+    being fetched, so re-reading a feed only downloads what is new. A file whose
+    release was already read under another file name, or that ``indexed_copy``
+    says the index holds under another one, yields a :class:`Skipped` naming it.
     """
     seen: set[str] = set()
-    duplicates = Duplicates()
+    duplicates = Duplicates(indexed_copy)
     with ExitStack() as stack:
         client: httpx.Client | None = None   # opened on the first URL: its TLS set-up costs ~20 ms
         for raw in sources:
