@@ -75,8 +75,9 @@ def test_front_matter_french_with_written_date_and_heading(tmp_path: Path) -> No
     assert release.text == FR_BODY
 
 
-def test_invalid_front_matter_is_one_line_failure(tmp_path: Path) -> None:
-    bad = write(tmp_path / "broken.md", "---\ntitle: [unclosed\ndate: 2024-05-16\n---\n\n" + EN_BODY)
+@pytest.mark.parametrize("block", ["title: [unclosed\ndate: 2024-05-16", "date: 2024-13-45", "- a list\n- of items"])
+def test_invalid_front_matter_is_one_line_failure(tmp_path: Path, block: str) -> None:
+    bad = write(tmp_path / "broken.md", f"---\n{block}\n---\n\n" + EN_BODY)
     (result,) = list(read_sources([str(bad)]))
     assert isinstance(result, Failure) and not isinstance(result, Skipped)
     assert result.source == str(bad)

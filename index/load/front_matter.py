@@ -27,6 +27,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str] | None:
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise SourceError(f"invalid YAML front matter{where}: {problem}") from None
+    except ValueError as exc:   # a well-formed but impossible timestamp, e.g. 'date: 2024-13-45'
+        raise SourceError(f"invalid YAML front matter: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
