@@ -8,7 +8,7 @@ from argparse import ArgumentTypeError
 from .catalog import ReleaseInfo
 
 _TITLE_CHARS = 70
-_DATE_PREFIX = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_DATE_PREFIX = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")   # a prefix of an ISO date, not a date to parse
 
 
 def date_prefix(value: str) -> str:
@@ -33,6 +33,7 @@ def release_lines(releases: list[ReleaseInfo]) -> list[str]:
 
 
 def releases_json(releases: list[ReleaseInfo]) -> str:
+    """The same releases for programs: a JSON list of ReleaseInfo fields."""
     return json.dumps([r.to_dict() for r in releases], ensure_ascii=False, indent=2)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from .fetch import is_url
 
 # A header line is an identifier, a colon and a value; only these keys count (case-insensitive).
+# A pattern, not a YAML parser: these lines have no fences, so YAML would have to guess where they
+# end, and would reject or swallow the body ('Source: NATO', colons in the first sentence).
 _KEY_LINE = re.compile(r"^\s*(?P<key>[A-Za-z_-]+)\s*:\s*(?P<value>.*?)\s*$")
 _KEYS = {"title": "title", "date": "date", "published": "date", "updated": "updated", "modified": "updated",
          "url": "url", "source": "url", "link": "url", "lang": "lang", "language": "lang", "langue": "lang"}

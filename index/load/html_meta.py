@@ -20,6 +20,8 @@ from .nato_layout import parse_date
 
 @dataclass(frozen=True)
 class HtmlMeta:
+    """The metadata fields of one page, each None when the page does not declare it."""
+
     title: str | None
     date: str | None       # ISO publication date from the markup
     updated: str | None    # ISO modification date, when it differs from the publication date
