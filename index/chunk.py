@@ -50,10 +50,11 @@ class Chunk:
         r = self.release
         metadata = {
             "source": r.source, "doc_id": r.doc_id, "title": r.title, "lang": r.lang,
-            "date": r.date, "updated": r.updated, "url": r.url,
+            "date": r.date, "date_source": r.date_source, "updated": r.updated, "url": r.url,
             "chunk": self.n, "start": self.start, "end": self.end, "text_hash": self.text_hash,
             "sentences": json.dumps(sentence_spans(self.text)),
             "date_int": int(r.date.replace("-", "")) if r.date else None,   # Chroma compares numbers, not date strings
+            "release_key": r.release_key,   # finds the same release indexed under another source
         }
         return Document(page_content=self.text, metadata={k: v for k, v in metadata.items() if v is not None})
 

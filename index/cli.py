@@ -1,4 +1,4 @@
-"""`python -m index build|update|status|remove`: the command line over index.update."""
+"""`python -m index build|update|status|list|remove`: the command line over index.update."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from .catalog import list_releases
 from .embed import UnknownStack
+from .listing import date_prefix, release_lines, releases_json
 from .load import is_url, list_release_files
 from .settings import Settings, get_settings
 from .status import index_status
@@ -26,7 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("update", help="add new and changed releases, keep the rest")
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.add_argument("--prune", action="store_true", help="also drop releases that disappeared from the given folders")
-    commands.add_parser("status", help="what the index holds")
+    p = commands.add_parser("status", help="what the index holds")
+    p.add_argument("--undated", action="store_true", help="also list the releases that have no date")
+    p = commands.add_parser("list", help="the indexed releases: date, date source, language, chunks, title, source")
+    p.add_argument("--lang", help="only this language (en, fr)")
+    p.add_argument("--from", dest="date_from", type=date_prefix, metavar="DATE", help="dated on or after DATE (YYYY[-MM[-DD]])")
+    p.add_argument("--to", dest="date_to", type=date_prefix, metavar="DATE", help="dated on or before DATE (YYYY[-MM[-DD]])")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = commands.add_parser("remove", help="drop releases (a folder drops everything indexed from under it)")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     return parser
@@ -44,6 +52,12 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     try:
         if args.command == "status":
             print("\n".join(index_status(settings).lines()))
+            if args.undated:
+                print("\n" + "\n".join(release_lines([r for r in list_releases(settings) if r.date is None])))
+            return 0
+        if args.command == "list":
+            found = list_releases(settings, lang=args.lang, date_from=args.date_from, date_to=args.date_to)
+            print(releases_json(found) if args.json else "\n".join(release_lines(found)))
             return 0
         if args.command == "remove":
             return _report(remove(args.sources, settings))
@@ -84,7 +98,7 @@ def _progress_bar(sources: list[str]) -> tqdm:
 
 
 def _report(summary: Summary) -> int:
-    for failure in summary.failures:
+    for failure in [*summary.failures, *summary.skipped]:
         print(str(failure), file=sys.stderr)
     print(summary.line())
     return 1 if summary.failures else 0

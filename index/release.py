@@ -20,11 +20,21 @@ class Release:
     date: str | None = None      # ISO publication date (YYYY-MM-DD)
     updated: str | None = None   # ISO date of "Last updated" / "Mis à jour le", if any
     url: str | None = None       # link to the original page, when known
+    date_source: str | None = None   # where `date` came from: header, front_matter, html_meta, pdf_info, dateline, nato_layout
 
     @property
     def doc_id(self) -> str:
         """Stable id: the same source always maps to the same release."""
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def release_key(self) -> str:
+        """What makes two sources the same release: title, date and body, case and spacing aside.
+
+        An EN/FR pair differs in all three, a copy with another date in one; both stay distinct.
+        """
+        parts = (" ".join(self.title.split()).casefold(), self.date or "", " ".join(self.text.split()).casefold())
+        return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -36,3 +46,14 @@ class Failure:
 
     def __str__(self) -> str:
         return f"failed {self.source}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Skipped(Failure):
+    """A source not indexed on purpose (e.g. the same release as another source); not an error.
+
+    A Failure subclass so that code that only knows Release and Failure still leaves it out.
+    """
+
+    def __str__(self) -> str:
+        return f"skipped {self.source}: {self.reason}"

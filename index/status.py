@@ -16,6 +16,7 @@ class IndexStatus:
     languages: dict[str, int] = field(default_factory=dict)   # releases per language
     first_date: str | None = None
     last_date: str | None = None
+    undated: int = 0   # releases without a publication date (`status --undated` lists them)
     embeddings: str = ""
     updated_at: str | None = None
     where: str = ""
@@ -29,6 +30,7 @@ class IndexStatus:
             f"chunks:     {self.chunks}",
             f"languages:  {langs}",
             f"dates:      {span}",
+            f"undated:    {self.undated}",
             f"embeddings: {self.embeddings}",
             f"updated:    {self.updated_at or 'never'}",
         ]
@@ -55,6 +57,7 @@ def index_status(settings: Settings) -> IndexStatus:
         lang = str(m.get("lang", "?"))
         status.languages[lang] = status.languages.get(lang, 0) + 1
     dates = sorted(str(m["date"]) for m in releases.values() if m.get("date"))
+    status.undated = status.releases - len(dates)
     if dates:
         status.first_date, status.last_date = dates[0], dates[-1]
     return status

@@ -19,7 +19,7 @@ from langchain_core.indexing import index as langchain_index
 from .chunk import chunk_release
 from .embed import load_stack, stack_name
 from .load import is_url, list_release_files, read_sources
-from .release import Failure
+from .release import Failure, Release, Skipped
 from .settings import Settings
 from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
 
@@ -36,10 +36,12 @@ class Summary:
     removed: int = 0
     failures: list[Failure] = field(default_factory=list)
     chunks_embedded: int = 0
+    skipped: list[Skipped] = field(default_factory=list)   # not indexed on purpose (duplicates)
 
     def line(self) -> str:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"removed {self.removed}, failed {len(self.failures)}")
+                f"removed {self.removed}, failed {len(self.failures)}"
+                + (f", skipped {len(self.skipped)}" if self.skipped else ""))
 
 
 def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, progress: Progress | None = None) -> Summary:
@@ -105,11 +107,22 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
             return True
         return False
 
+    def indexed_copy(release: Release) -> str | None:
+        """Where the index holds this release already (an update must not add it again under another name)."""
+        if mode == "full":   # a build replaces the index: only copies within its own sources count
+            return None
+        found = store.collection.get(where={"release_key": release.release_key}, include=["metadatas"])
+        held = {str(meta.get("source")) for meta in found["metadatas"]}
+        return release.source if release.source in held else min(held, default=None)
+
     def documents() -> Iterator[Document]:
         items = read_sources(sources, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             timeout=settings.fetch_timeout, is_known=is_known)
+                             timeout=settings.fetch_timeout, is_known=is_known, indexed_copy=indexed_copy)
         for item in items:
             progress("release", 1)
+            if isinstance(item, Skipped):
+                summary.skipped.append(item)
+                continue
             if isinstance(item, Failure):
                 summary.failures.append(item)
                 if mode == "full":   # keep what the index held for it (a missing folder: all it held)

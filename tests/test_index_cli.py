@@ -61,14 +61,18 @@ def web() -> Iterator[str]:
 
 
 def twin_of(path: Path, folder: Path) -> Path:
-    """A new release file with the same text as an indexed one.
+    """A new release file with the same title and body as an indexed one, dated a year later.
 
-    It is added as a new release, and its passages are not embedded again (the store
-    reuses vectors stored for identical text), which keeps each CLI run short.
+    It is added as a new release (an exact copy would be skipped as the same release),
+    and its passages are not embedded again (the store reuses vectors stored for
+    identical text), which keeps each CLI run short.
     """
     folder.mkdir(parents=True, exist_ok=True)
     twin = folder / f"twin-{path.name}"
-    twin.write_bytes(path.read_bytes())
+    text = path.read_text(encoding="utf-8")
+    later = re.sub(r"(•\s*\d{1,2} \w+\.? )(\d{4})", lambda m: f"{m[1]}{int(m[2]) + 1}", text, count=1)
+    assert later != text, f"{path.name} has no date line to change"
+    twin.write_text(later, encoding="utf-8")
     return twin.resolve()
 
 

@@ -12,7 +12,13 @@ Failure.
 Modules, one job each (imports only go down this list):
 
 - ``sources``: dispatch what the user typed; list folders; build Failures; load one file or page
-- ``formats``: plain text, Markdown, HTML (trafilatura) and PDF (pypdf) to a Release
+- ``dedupe``: the same release under a second file name is skipped, not indexed twice
+- ``formats``: HTML (trafilatura) and PDF (pypdf, info and XMP) to a Release; text to ``text_layout``
+- ``text_layout``: plain text and Markdown to a Release, trying each metadata layout in order
+- ``front_matter``: YAML front matter (PyYAML)
+- ``header``: ``key: value`` header lines (title, date, updated, url/source, lang)
+- ``html_meta``: an HTML page's title, dates (htmldate, markup only) and ``<html lang>``
+- ``dates``: declared dates and datelines to ISO (dateparser, EN and FR)
 - ``nato_layout``: the nato.int title/date/"last updated" header, and dates
 - ``assemble``: a Release from title, body and metadata (text clean-up, titles, language)
 - ``fetch``: HTTP downloads with size and time limits; RSS/Atom feeds
@@ -26,7 +32,8 @@ from .decode import decode_bytes
 from .errors import SourceError
 from .fetch import FeedItem, is_url, parse_feed
 from .language import detect_lang
-from .nato_layout import parse_date, parse_release_text
+from .nato_layout import parse_date
+from .text_layout import parse_release_text
 from .sources import (
     HOUSEKEEPING_STEMS,
     SUPPORTED_SUFFIXES,

@@ -1,7 +1,8 @@
 """Assemble a Release from a title, a body and metadata, whatever format they came from.
 
-Cleans the text, clips or invents the title, and guesses the language when no
-format said it.
+Cleans the text, clips or invents the title, drops a first body line that only
+repeats the title (the title is metadata, not an answer sentence), and guesses
+the language when no format said it.
 """
 from __future__ import annotations
 
@@ -63,11 +64,30 @@ def make_release(
     url: str | None = None,
     lang: str | None = None,
     lang_hint: str | None = None,
+    date_source: str | None = None,
 ) -> Release:
-    """The Release, once body and metadata are known; refuses an empty body."""
+    """The Release, once body and metadata are known; refuses an empty body.
+
+    ``lang`` is a declaration the user wrote (header, front matter) and wins;
+    ``lang_hint`` (``<html lang>``, often a site template's) only wins when the
+    text is not detected as English or French.
+    """
     body = normalise(body)
     if not body.strip():
         raise SourceError("no body text (only a title or header)")
     title = _clip_title(title or "") or _fallback_title(source)
-    lang = lang or guess_lang(f"{title}\n\n{body}") or lang_hint or "en"
-    return Release(source=source, title=title, text=body, lang=lang, date=date, updated=updated, url=url)
+    body = _without_repeated_title(body, title)
+    if not lang:
+        detected = guess_lang(f"{title}\n\n{body}")
+        lang = detected if detected in ("en", "fr") or not lang_hint else lang_hint
+        lang = lang or "en"
+    return Release(source=source, title=title, text=body, lang=lang, date=date, updated=updated, url=url,
+                   date_source=date_source if date else None)
+
+
+def _without_repeated_title(body: str, title: str) -> str:
+    """The body without a first line that is the title again (re-posts and the dev2 files repeat it)."""
+    first, _, rest = body.partition("\n")
+    if rest.strip() and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest.strip("\n")
+    return body

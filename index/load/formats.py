@@ -1,4 +1,4 @@
-"""Release documents by format: plain text, Markdown, HTML (trafilatura) and PDF (pypdf)."""
+"""Release documents by format: plain text and Markdown (text_layout), HTML (trafilatura) and PDF (pypdf)."""
 from __future__ import annotations
 
 import io
@@ -10,9 +10,12 @@ from pypdf import PdfReader
 from index.release import Release
 
 from .assemble import make_release, normalise, title_and_rest
+from .dates import dateline_date, to_iso
 from .decode import text_from_bytes
 from .errors import SourceError
-from .nato_layout import iso_date, parse_date, parse_release_text, split_header
+from .html_meta import html_meta
+from .nato_layout import iso_date, split_header
+from .text_layout import parse_release_text
 
 
 def parse_document(kind: str, data: bytes, source: str, *, url: str | None, charset: str | None) -> Release:
@@ -22,69 +25,11 @@ def parse_document(kind: str, data: bytes, source: str, *, url: str | None, char
     text = text_from_bytes(data, charset)
     if kind == "html":
         return _parse_html(text, source, url=url)
-    if kind == "markdown":
-        return _parse_markdown(text, source, url=url)
-    return parse_release_text(text, source, url=url)
-
-
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<block>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_H1 = re.compile(r"^#[ \t]+(?P<title>.+?)[ \t#]*$", re.MULTILINE)
-
-
-def _parse_markdown(text: str, source: str, *, url: str | None) -> Release:
-    """A release from Markdown: front matter or first '# ' heading as title, light syntax removed."""
-    text = normalise(text)
-    meta, text = _split_front_matter(text)
-    title = meta.get("title")
-    heading = _H1.search(text)
-    if heading and (not title or heading["title"].strip() == title):
-        title = title or heading["title"].strip()
-        text = text[: heading.start()] + text[heading.end():]
-    text = _strip_markdown(text)
-    header = split_header(text, title_line=not title)
-    if header.found:
-        title, body = title or header.title, header.body
-    elif title:
-        body = text
-    else:
-        title, body = title_and_rest(text)
-    lang = meta.get("lang", "").lower()[:2] or None
-    return make_release(
-        source, title, body,
-        date=parse_date(meta.get("date", "")) or header.date,
-        updated=parse_date(meta.get("updated", "")) or header.updated,
-        url=url or meta.get("url") or None,
-        lang=lang if lang and lang.isalpha() else None,
-    )
-
-
-def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Simple 'key: value' front matter between '---' lines, and the text after it."""
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text
-    meta: dict[str, str] = {}
-    for line in match["block"].split("\n"):
-        key, colon, value = line.partition(":")
-        if colon and key.strip() and not key.startswith((" ", "\t", "#")):
-            meta[key.strip().lower()] = value.strip().strip("\"'")
-    return meta, text[match.end():]
-
-
-def _strip_markdown(text: str) -> str:
-    """Remove the Markdown syntax that would pollute the indexed text; keep the words."""
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)                     # images
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)                  # links -> their text
-    text = re.sub(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", r"\1", text, flags=re.MULTILINE)  # headings
-    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)          # bold
-    text = re.sub(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])", r"\1", text)  # *italic*
-    text = re.sub(r"(?<![_\w])_(?=\S)(.+?)(?<=\S)_(?![_\w])", r"\1", text)    # _italic_
-    text = re.sub(r"`([^`\n]+)`", r"\1", text)                            # inline code
-    return text
+    return parse_release_text(text, source, url=url, markdown=kind == "markdown")
 
 
 def _parse_html(html: str, source: str, *, url: str | None) -> Release:
-    """A release from an HTML page: trafilatura's main text, its title and date as fallbacks."""
+    """A release from an HTML page: trafilatura's main text (site furniture removed), the page's metadata."""
     text = trafilatura.extract(
         html, url=url, output_format="txt", include_comments=False,
         include_tables=True, with_metadata=False, favor_recall=True,
@@ -93,54 +38,56 @@ def _parse_html(html: str, source: str, *, url: str | None) -> Release:
         raise SourceError("no text found in HTML")
     # trafilatura puts one block (paragraph, list item, heading) per line
     text = "\n\n".join(line.strip() for line in normalise(text).split("\n") if line.strip())
-    metadata = trafilatura.extract_metadata(html, default_url=url)
-    meta_title = (metadata.title or "").strip() or None
-    meta_date = parse_date(metadata.date or "")
+    meta = html_meta(html, url)
     return _release_from_extracted(
-        text, source, meta_title=meta_title, meta_date=meta_date, url=url, lang_hint=_html_lang(html)
+        text, source, meta_title=meta.title, meta_date=meta.date, meta_updated=meta.updated,
+        meta_source="html_meta", url=url, lang_hint=meta.lang,
     )
 
 
 def _release_from_extracted(
-    text: str, source: str, *, meta_title: str | None, meta_date: str | None, url: str | None,
-    lang_hint: str | None = None,
+    text: str, source: str, *, meta_title: str | None, meta_date: str | None, meta_source: str,
+    url: str | None, meta_updated: str | None = None, lang_hint: str | None = None,
 ) -> Release:
-    """Shared by HTML and PDF: a nato.int header wins, then the document's metadata, then the first line."""
+    """Shared by HTML and PDF: a nato.int header wins, then the document's metadata, then the first line.
+
+    The date falls back to the body's dateline when neither the header nor the metadata has one.
+    """
     header = split_header(text)
     if header.found:
-        return make_release(
-            source, header.title or meta_title, header.body,
-            date=header.date or meta_date, updated=header.updated, url=url, lang_hint=lang_hint,
-        )
-    if meta_title:
+        title, body = header.title or meta_title, header.body
+    elif meta_title:
         first, _, rest = text.strip("\n").partition("\n")
-        body = rest if _same_title(first, meta_title) and rest.strip() else text
-        return make_release(source, meta_title, body, date=meta_date, url=url, lang_hint=lang_hint)
-    title, body = title_and_rest(text)
-    return make_release(source, title, body, date=meta_date, url=url, lang_hint=lang_hint)
+        title, body = meta_title, (rest if _same_title(first, meta_title) and rest.strip() else text)
+    else:
+        title, body = title_and_rest(text)
+    date, date_source = (header.date, "nato_layout") if header.date else (meta_date, meta_source)
+    if date is None:
+        date, date_source = dateline_date(body), "dateline"
+    return make_release(source, title, body, date=date, date_source=date_source,
+                        updated=header.updated or meta_updated, url=url, lang_hint=lang_hint)
 
 
 def _same_title(line: str, title: str) -> bool:
     return " ".join(line.split()).casefold() == " ".join(title.split()).casefold()
 
 
-def _html_lang(html: str) -> str | None:
-    """The primary language of <html lang="fr-FR">, used only when the text cannot tell."""
-    match = re.search(r"""<html\b[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3})\b""", html[:5000], re.IGNORECASE)
-    return match.group(1).lower() if match else None
-
-
 def _parse_pdf(data: bytes, source: str, *, url: str | None) -> Release:
-    """A release from a PDF: extracted text, /Title and /CreationDate as fallbacks."""
+    """A release from a PDF: extracted text; document info or XMP title and creation date as fallbacks."""
     text, meta_title, created = _pdf_text_and_metadata(data)
     text = normalise(text)
     if not text.strip():
         raise SourceError("no extractable text in PDF (scanned image?)")
-    return _release_from_extracted(text, source, meta_title=meta_title, meta_date=created, url=url)
+    return _release_from_extracted(text, source, meta_title=meta_title, meta_date=created, meta_source="pdf_info",
+                                   url=url)
 
 
 def _pdf_text_and_metadata(data: bytes) -> tuple[str, str | None, str | None]:
-    """(text, /Title, /CreationDate as ISO) of a PDF; raises SourceError if it cannot be read."""
+    """(text, title, creation date as ISO) of a PDF; raises SourceError if it cannot be read.
+
+    The document info dictionary first, then XMP (dc:title, xmp:CreateDate): some
+    producers only write one of them.
+    """
     if b"%PDF-" not in data[:1024]:
         raise SourceError("corrupt or unreadable PDF (no PDF header)")
     try:
@@ -155,7 +102,24 @@ def _pdf_text_and_metadata(data: bytes) -> tuple[str, str | None, str | None]:
         raise
     except Exception:  # pypdf raises many different errors on damaged files
         raise SourceError("corrupt or unreadable PDF") from None
+    if title is None or created is None:
+        xmp_title, xmp_created = _xmp_title_and_date(reader)
+        title, created = title or xmp_title, created or xmp_created
     return "\n\n".join(pages), title, created
+
+
+def _xmp_title_and_date(reader: PdfReader) -> tuple[str | None, str | None]:
+    """dc:title and xmp:CreateDate of the XMP packet; (None, None) when it is missing or broken."""
+    try:
+        xmp = reader.xmp_metadata
+        if xmp is None:
+            return None, None
+        titles = xmp.dc_title or {}
+        title = next((str(value).strip() for value in titles.values() if str(value).strip()), None)
+        created = xmp.xmp_create_date
+    except Exception:  # a damaged XMP packet must not lose the text
+        return None, None
+    return title, to_iso(created)
 
 
 def _pdf_date(value: str) -> str | None:

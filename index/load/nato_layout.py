@@ -21,10 +21,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date as Date
 
-from index.release import Release
-
-from .assemble import make_release, normalise, title_and_rest
-from .errors import SourceError
 
 _MONTHS = {
     # English, full and abbreviated (nato.int uses "Jun." even on French pages)
@@ -133,18 +129,3 @@ def split_header(text: str, *, title_line: bool = True) -> _Header:
         end += 1
     body = "\n".join(lines[end if found else start:])
     return _Header(title, published, updated, body, found)
-
-
-def parse_release_text(text: str, source: str, *, url: str | None = None) -> Release:
-    """A release from plain text as copied from nato.int (title line, date bullets, body).
-
-    Text without that layout still makes a release: first line as title, rest as body.
-    """
-    text = normalise(text)
-    if not text.strip():
-        raise SourceError("no text")
-    header = split_header(text)
-    if header.found:
-        return make_release(source, header.title, header.body, date=header.date, updated=header.updated, url=url)
-    title, body = title_and_rest(text)
-    return make_release(source, title, body, url=url)

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from index.release import Failure, Release
+from index.release import Failure, Release, Skipped
 
 from .decode import declared_html_charset
+from .dedupe import Duplicates
 from .errors import SourceError
 from .fetch import USER_AGENT, FeedItem, Response, feed_items_if_feed, fetch, is_url, limit_mb
 from .formats import parse_document
@@ -58,14 +59,18 @@ def read_sources(
     max_bytes: int = 20_000_000,
     timeout: float = 20.0,
     is_known: Callable[[str], bool] = lambda source: False,
+    indexed_copy: Callable[[Release], str | None] = lambda release: None,
 ) -> Iterator[Release | Failure]:
     """Yield one Release per release and one Failure per unreadable source, never raising.
 
     ``sources`` are what a user typed: files, folders, release page URLs or feed
     URLs. Feed items for which ``is_known(link)`` is true are skipped without
-    being fetched, so re-reading a feed only downloads what is new.
+    being fetched, so re-reading a feed only downloads what is new. A file whose
+    release was already read under another file name, or that ``indexed_copy``
+    says the index holds under another one, yields a :class:`Skipped` naming it.
     """
     seen: set[str] = set()
+    duplicates = Duplicates(indexed_copy)
     with ExitStack() as stack:
         client: httpx.Client | None = None   # opened on the first URL: its TLS set-up costs ~20 ms
         for raw in sources:
@@ -80,7 +85,8 @@ def read_sources(
             for result in results:
                 if result.source not in seen:
                     seen.add(result.source)
-                    yield result
+                    original = duplicates.original_of(result) if isinstance(result, Release) else None
+                    yield Skipped(result.source, f"same release as {original}") if original else result
 
 
 def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
