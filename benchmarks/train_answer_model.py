@@ -6,10 +6,11 @@
 For every question of every set, the bot's own retrieval runs on an index of that set's
 corpus and every candidate sentence of the passages it reads becomes one row: the
 features of bot.sentences, labelled positive when the sentence contains an expected
-answer phrase. A logistic regression (scikit-learn, seeded) is fitted on the rows;
-its thresholds are chosen on the training rows only:
-  * abstain_below — the highest probability that keeps false abstentions on the training
-    questions at most TARGET_FALSE_ABSTAIN;
+answer phrase. A logistic regression (scikit-learn, seeded) is fitted on the rows, and a
+second one on each question's best candidate (is the question answerable at all?);
+their thresholds are chosen on the training rows only:
+  * abstain_below — the highest P(answerable) of the question model that keeps false
+    abstentions on the training questions at most TARGET_FALSE_ABSTAIN;
   * short_above   — the lowest probability at which short answers on the training questions
     are right at least TARGET_SHORT_PRECISION of the time;
   * second_ratio  — the lowest share of the best sentence's probability at which a second
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -110,23 +112,69 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
     return rows
 
 
-def fit(rows: list[QuestionRows]) -> tuple[Any, Any]:
-    from sklearn.linear_model import LogisticRegression
+@dataclass
+class Fitted:
+    """Both models and their thresholds, as fitted on some rows."""
+
+    scaler: Any
+    sentences: Any
+    question_scaler: Any
+    questions: Any
+    bars: dict[str, float]
+
+    def sentence_probabilities(self, row: QuestionRows) -> np.ndarray:
+        if not len(row.x):
+            return np.zeros(0)
+        return self.sentences.predict_proba(self.scaler.transform(row.x))[:, 1]
+
+    def answerable(self, row: QuestionRows, p: np.ndarray) -> float:
+        x = question_row(row, p)
+        return 0.0 if x is None else float(self.questions.predict_proba(self.question_scaler.transform(x[None]))[0, 1])
+
+
+def _scaled(x: np.ndarray) -> Any:
     from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scaler.scale_ = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    return scaler
+
+
+def question_row(row: QuestionRows, p: np.ndarray) -> np.ndarray | None:
+    """The question model's inputs for this question (bot.answer_model.question_features), or None without candidates."""
+    from bot.answer_model import QUESTION_FEATURES
+    from bot.sentences import FEATURES
+
+    order = [i for i in np.argsort(-p, kind="stable") if not row.heading[i]]
+    if not order:
+        return None
+    best = order[0]
+    runner_up = p[order[1]] if len(order) > 1 else 0.0
+    return np.array([p[best], runner_up, *(row.x[best, FEATURES.index(n)] for n in QUESTION_FEATURES)], dtype=np.float64)
+
+
+def fit(rows: list[QuestionRows]) -> Fitted:
+    """The sentence model, then the question model on its outputs, then the thresholds — all on these rows."""
+    from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([r.x for r in rows if len(r.x)])
     y = np.concatenate([r.y for r in rows if len(r.x)])
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    scaler.scale_ = scale
-    model = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=SEED).fit(scaler.transform(x), y)
-    return scaler, model
-
-
-def best_of(row: QuestionRows, probabilities: np.ndarray) -> int | None:
-    """Index of the most probable candidate that may be given (not a heading), or None."""
-    allowed = [i for i in range(len(probabilities)) if not row.heading[i]]
-    return max(allowed, key=lambda i: probabilities[i]) if allowed else None
+    scaler = _scaled(x)
+    sentences = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=SEED).fit(scaler.transform(x), y)
+    fitted = Fitted(scaler, sentences, None, None, {})
+    qx, qy = [], []
+    for row in rows:
+        features = question_row(row, fitted.sentence_probabilities(row))
+        if features is not None:
+            qx.append(features)
+            qy.append(int(row.answerable))
+    qx_arr = np.array(qx)
+    fitted.question_scaler = _scaled(qx_arr)
+    # balanced: unanswerable questions are few (14 of 132), and each must count
+    fitted.questions = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=SEED, class_weight="balanced").fit(
+        fitted.question_scaler.transform(qx_arr), np.array(qy))
+    fitted.bars = thresholds(rows, fitted)
+    return fitted
 
 
 def chosen(row: QuestionRows, p: np.ndarray, second_ratio: float) -> list[int]:
@@ -144,24 +192,25 @@ def chosen(row: QuestionRows, p: np.ndarray, second_ratio: float) -> list[int]:
     return picked
 
 
-def thresholds(rows: list[QuestionRows], scaler: Any, model: Any) -> dict[str, float]:
+def thresholds(rows: list[QuestionRows], fitted: Fitted) -> dict[str, float]:
     """abstain_below, second_ratio and short_above chosen on these (training) rows."""
-    best_answerable, shorts, predicted = [], [], []
+    answerable_scores, shorts, decided = [], [], []
     for row in rows:
-        p = _predict(row, scaler, model)
-        predicted.append(p)
-        i = best_of(row, p)
+        p = fitted.sentence_probabilities(row)
+        picked = chosen(row, p, 1.0)
+        score = fitted.answerable(row, p)
+        decided.append((row, p, score))
         if row.answerable:
-            best_answerable.append(p[i] if i is not None else 0.0)
-            if i is not None and row.typed_question and row.shorts[i] and row.expected:
-                shorts.append((p[i], any(short_holds(row.shorts[i], e) for e in row.expected)))
-    ordered = np.sort(best_answerable)
-    allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))   # questions that may fall under the bar
+            answerable_scores.append(score)
+            if picked and row.typed_question and row.shorts[picked[0]] and row.expected:
+                shorts.append((p[picked[0]], any(short_holds(row.shorts[picked[0]], e) for e in row.expected)))
+    ordered = np.sort(answerable_scores)
+    allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))   # answerable questions that may fall under the bar
     abstain_below = max(float(ordered[allowed]) - 1e-9 if len(ordered) > allowed else 0.0, 0.0)
     second_ratio = 1.0
     for ratio in np.round(np.arange(0.30, 1.0001, 0.05), 2):
-        lengths = [sum(len(row.texts[i]) + 6 for i in chosen(row, p, ratio)) for row, p in zip(rows, predicted)
-                   if len(p) and p[best_of(row, p) or 0] >= abstain_below]
+        lengths = [sum(len(row.texts[i]) + 6 for i in chosen(row, p, ratio)) for row, p, score in decided
+                   if score >= abstain_below and len(p)]
         if lengths and np.median(lengths) <= MAX_MEDIAN_ANSWER_CHARS:
             second_ratio = float(ratio)
             break
@@ -174,59 +223,33 @@ def thresholds(rows: list[QuestionRows], scaler: Any, model: Any) -> dict[str, f
     return {"abstain_below": abstain_below, "short_above": short_above, "second_ratio": second_ratio}
 
 
-def _predict(row: QuestionRows, scaler: Any, model: Any) -> np.ndarray:
-    if not len(row.x):
-        return np.zeros(0)
-    return model.predict_proba(scaler.transform(row.x))[:, 1]
-
-
-def measure(rows: list[QuestionRows], scaler: Any, model: Any, bars: dict[str, float]) -> dict[str, float | int | None]:
-    """Question-level figures of one fitted model with its thresholds on held-out rows."""
-    return _pool(rows, {i: (scaler, model, bars) for i in range(len(rows))})
-
-
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def cross_validate(rows: list[QuestionRows], folds: int = 5) -> dict[str, float | int | None]:
-    """Grouped K-fold over questions: a release's questions are all in one fold; thresholds from the training folds."""
-    from sklearn.model_selection import GroupKFold
-
-    groups = [f"{r.set_name}:{r.group}" for r in rows]
-    predictions: dict[int, tuple[Any, Any, dict[str, float]]] = {}
-    for train, test in GroupKFold(n_splits=folds).split(np.zeros(len(rows)), groups=groups):
-        train_rows = [rows[i] for i in train]
-        scaler, model = fit(train_rows)
-        bars = thresholds(train_rows, scaler, model)
-        for i in test:
-            predictions[i] = (scaler, model, bars)
-    return _pool(rows, predictions)   # each question predicted by the model that did not see its release
-
-
-def _pool(rows: list[QuestionRows], predictions: dict[int, tuple[Any, Any, dict[str, float]]]) -> dict[str, float | int | None]:
-    """Question-level figures when each question has its own (held-out) model."""
+def measure(rows: list[QuestionRows], fitted: Fitted | dict[int, Fitted]) -> dict[str, float | int | None]:
+    """Question-level figures on held-out rows: one fitted model for all, or one per question (cross-validation)."""
     from sklearn.metrics import roc_auc_score
 
     fig: dict[str, list[float]] = {k: [] for k in ("best_sentence_holds", "answer_holds", "abstain", "false_abstain",
                                                    "short_coverage", "short_precision", "answer_chars")}
     ys, ps = [], []
     for i, row in enumerate(rows):
-        scaler, model, bars = predictions[i]
-        p = _predict(row, scaler, model)
+        model = fitted[i] if isinstance(fitted, dict) else fitted
+        bars = model.bars
+        p = model.sentence_probabilities(row)
         ys.append(row.y)
         ps.append(p)
-        j = best_of(row, p)
-        found = j is not None and p[j] >= bars["abstain_below"]
+        given = chosen(row, p, bars["second_ratio"])
+        found = bool(given) and model.answerable(row, p) >= bars["abstain_below"]
         if found:
-            given = chosen(row, p, bars["second_ratio"])
             fig["answer_chars"].append(float(sum(len(row.texts[k]) + 6 for k in given)))
         if row.answerable:
             fig["false_abstain"].append(0.0 if found else 1.0)
-            fig["best_sentence_holds"].append(1.0 if found and row.y[j] else 0.0)
+            fig["best_sentence_holds"].append(1.0 if found and row.y[given[0]] else 0.0)
             fig["answer_holds"].append(1.0 if found and any(row.y[k] for k in given) else 0.0)
             if found and row.typed_question and row.expected:
-                short = row.shorts[j] if p[j] >= bars["short_above"] else None
+                short = row.shorts[given[0]] if p[given[0]] >= bars["short_above"] else None
                 fig["short_coverage"].append(1.0 if short else 0.0)
                 if short:
                     fig["short_precision"].append(1.0 if any(short_holds(short, e) for e in row.expected) else 0.0)
@@ -234,10 +257,22 @@ def _pool(rows: list[QuestionRows], predictions: dict[int, tuple[Any, Any, dict[
             fig["abstain"].append(0.0 if found else 1.0)
     y, p = np.concatenate(ys), np.concatenate(ps)
     out: dict[str, float | int | None] = {"questions": len(rows),
-                                          "auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None}
+                                          "sentence_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None}
     out.update({k: _mean(v) for k, v in fig.items() if k != "answer_chars"})
     out["median_answer_chars"] = float(np.median(fig["answer_chars"])) if fig["answer_chars"] else None
     return out
+
+
+def cross_validate(rows: list[QuestionRows], folds: int = 5) -> dict[str, float | int | None]:
+    """Grouped K-fold over questions: a release's questions are all in one fold; thresholds from the training folds."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = [f"{r.set_name}:{r.group}" for r in rows]
+    per_question: dict[int, Fitted] = {}
+    for train, test in GroupKFold(n_splits=folds).split(np.zeros(len(rows)), groups=groups):
+        fitted = fit([rows[i] for i in train])
+        per_question.update({int(i): fitted for i in test})
+    return measure(rows, per_question)   # each question predicted by the models that did not see its release
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,12 +281,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(".train-cache"), help="where the sets' indexes are kept between runs")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "bot" / "answer_model.json")
     parser.add_argument("--report", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--rows", type=Path, help="keep the collected rows in this file and reuse them (features unchanged)")
     args = parser.parse_args(argv)
 
-    from bot.answer_model import AnswerModel
+    from bot.answer_model import QUESTION_FEATURES, AnswerModel
     from bot.sentences import FEATURES
 
-    by_set = {name: collect(name, Path(q), Path(c), args.cache.resolve()) for name, q, c in args.sets}
+    if args.rows and args.rows.is_file():
+        by_set = pickle.loads(args.rows.read_bytes())
+    else:
+        by_set = {name: collect(name, Path(q), Path(c), args.cache.resolve()) for name, q, c in args.sets}
+        if args.rows:
+            args.rows.write_bytes(pickle.dumps(by_set))
     every = [r for rows in by_set.values() for r in rows]
     report: dict[str, Any] = {"features": list(FEATURES), "cross_set": {}, "sets": {n: len(r) for n, r in by_set.items()}}
     names = list(by_set)
@@ -259,19 +300,22 @@ def main(argv: list[str] | None = None) -> int:
         train_rows = [r for n in names if n != test_name for r in by_set[n]]
         if not train_rows:
             continue
-        scaler, model = fit(train_rows)
-        bars = thresholds(train_rows, scaler, model)
+        fitted = fit(train_rows)
         report["cross_set"][f"train {'+'.join(n for n in names if n != test_name)} -> test {test_name}"] = {
-            **measure(by_set[test_name], scaler, model, bars), **bars}
+            **measure(by_set[test_name], fitted), **fitted.bars}
     report["grouped_cv_5"] = cross_validate(every)
-    scaler, model = fit(every)
-    bars = thresholds(every, scaler, model)
-    report["final"] = {**measure(every, scaler, model, bars), **bars, "note": "on its own training questions"}
-    trained = AnswerModel(features=FEATURES, mean=scaler.mean_, scale=scaler.scale_, coef=model.coef_[0],
-                          intercept=float(model.intercept_[0]), version=f"{date.today().isoformat()} trained on "
-                          + ", ".join(f"{n} ({len(r)} questions)" for n, r in by_set.items()), **bars)
+    fitted = fit(every)
+    report["final"] = {**measure(every, fitted), **fitted.bars, "note": "on its own training questions"}
+    trained = AnswerModel(features=FEATURES, mean=fitted.scaler.mean_, scale=fitted.scaler.scale_,
+                          coef=fitted.sentences.coef_[0], intercept=float(fitted.sentences.intercept_[0]),
+                          question_mean=fitted.question_scaler.mean_, question_scale=fitted.question_scaler.scale_,
+                          question_coef=fitted.questions.coef_[0], question_intercept=float(fitted.questions.intercept_[0]),
+                          version=f"{date.today().isoformat()} trained on "
+                          + ", ".join(f"{n} ({len(r)} questions)" for n, r in by_set.items()), **fitted.bars)
     args.out.write_text(json.dumps(trained.to_json(), indent=1) + "\n", encoding="utf-8")
-    report["coefficients"] = dict(zip(FEATURES, (round(float(c), 3) for c in model.coef_[0])))
+    report["coefficients"] = dict(zip(FEATURES, (round(float(c), 3) for c in fitted.sentences.coef_[0])))
+    report["question_coefficients"] = dict(zip(["best_probability", "runner_up", *QUESTION_FEATURES],
+                                               (round(float(c), 3) for c in fitted.questions.coef_[0])))
     text = json.dumps(report, indent=1)
     print(text)
     if args.report:

@@ -1,8 +1,8 @@
 """When to say "not in the releases" instead of answering.
 
-The answer model (bot.answer_model) decides: when no candidate sentence is probable
-enough to hold what was asked — the right type, the right entity, the right period —
-the bot abstains. Its threshold was chosen on the training data so that false
+The answer model's question model (bot.answer_model) decides: when the best candidate
+sentence does not look like it holds what was asked — the right type, the right entity,
+the right period — the bot abstains. Its threshold was chosen on the training data so that false
 abstentions stay at most 5 % (README, "Evaluation"). One input it needs is read here
 from the whole index: whether the question names something (an acronym, a multi-word
 name, a year after the newest release) that no release mentions — "BALTOPS", "2031".
@@ -35,5 +35,8 @@ def missing_terms(query: Query, snapshot: Snapshot) -> list[str]:
 
 
 def should_abstain(scored: list[Scored], model: AnswerModel) -> bool:
-    """No candidate sentence is probable enough to hold the answer."""
-    return not scored or scored[0].probability < model.abstain_below
+    """The releases do not seem to answer the question (scored: the candidates that may be given, best first)."""
+    if not scored:
+        return True
+    runner_up = scored[1].probability if len(scored) > 1 else 0.0
+    return model.answerable(scored[0].candidate, scored[0].probability, runner_up) < model.abstain_below
