@@ -1,15 +1,21 @@
 """`retrieve()` and the LangChain retriever: question (+ conversation, filters) -> ranked passages."""
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.settings import Settings, get_settings
+from index.store import visible_metadata
 
 from .query import prepare
 from .search import Filters, get_searcher
+
+# what `CommuniqueRetriever.invoke(question, k=..., lang=...)` may override, per call
+_PER_CALL = ("k", "history", "lang", "date_from", "date_to")
 
 
 def retrieve(question: str, k: int = 5, *, history: list[dict] | None = None, lang: str | None = None,
@@ -17,11 +23,18 @@ def retrieve(question: str, k: int = 5, *, history: list[dict] | None = None, la
     """The k passages that best answer the question, best first, with their indexed metadata and a `score`."""
     searcher = get_searcher(settings or get_settings())
     hits = searcher.search(prepare(question, history), k=k, filters=Filters(lang, date_from, date_to))
-    return [hit.to_document() for hit in hits]
+    documents = [hit.to_document() for hit in hits]
+    for doc in documents:
+        doc.metadata = visible_metadata(doc.metadata)   # fields the store derived for a plain Document stay hidden
+    return documents
 
 
 class CommuniqueRetriever(BaseRetriever):
-    """The same retrieval as a LangChain retriever, so it composes with LangChain chains."""
+    """The same retrieval as a LangChain retriever, so it composes with LangChain chains.
+
+    The fields are defaults; `invoke(question, k=3, lang="fr", date_from=..., date_to=..., history=...)`
+    overrides them for one call.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -32,6 +45,12 @@ class CommuniqueRetriever(BaseRetriever):
     date_to: str | None = None
     settings: Settings | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return retrieve(query, self.k, history=self.history, lang=self.lang, date_from=self.date_from,
-                        date_to=self.date_to, settings=self.settings)
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                **kwargs: Any) -> list[Document]:
+        kwargs.pop("verbose", None)   # BaseRetriever.invoke passes it along with the caller's arguments
+        unknown = sorted(set(kwargs) - set(_PER_CALL))
+        if unknown:
+            raise TypeError(f"CommuniqueRetriever.invoke got unexpected arguments {unknown}; it takes {list(_PER_CALL)}")
+        options = {name: kwargs.get(name, getattr(self, name)) for name in _PER_CALL}
+        return retrieve(query, options["k"], history=options["history"], lang=options["lang"],
+                        date_from=options["date_from"], date_to=options["date_to"], settings=self.settings)

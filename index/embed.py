@@ -18,6 +18,7 @@ from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,29 @@ def load_stack(spec: str) -> EmbeddingStack:
         except Exception as exc:  # hub or file errors come in many types; the user needs one line
             raise UnknownStack(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0]) from exc
     raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled' or 'sentence-transformers:<model>'")
+
+
+class StackEmbeddings(Embeddings):
+    """LangChain `Embeddings` over a stack's dense side, so other LangChain code can use the index's model.
+
+    Vectors are the ones the index stores (L2-normalised, `stack.dim` floats); the sparse
+    signal has no place in this interface and is left out. Built from a
+    `COMMUNIQUE_EMBEDDINGS` value, the stack is shared with the rest of the process.
+    """
+
+    def __init__(self, spec: str = "bundled", *, stack: EmbeddingStack | None = None) -> None:
+        self.stack: EmbeddingStack = stack if stack is not None else load_stack(spec)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Passage vectors, as the index embeds a chunk's text."""
+        return self.stack.embed_dense(list(texts)).astype(float).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """A question's vector, by the stack's own recipe for questions."""
+        return self.stack.embed_queries([text]).dense[0].astype(float).tolist()
+
+    def __repr__(self) -> str:
+        return f"StackEmbeddings({self.stack.name!r})"
 
 
 def stack_name(spec: str) -> str:
