@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
 from index.settings import Settings, get_settings
@@ -54,3 +55,8 @@ class CommuniqueRetriever(BaseRetriever):
         options = {name: kwargs.get(name, getattr(self, name)) for name in _PER_CALL}
         return retrieve(query, options["k"], history=options["history"], lang=options["lang"],
                         date_from=options["date_from"], date_to=options["date_to"], settings=self.settings)
+
+    async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
+                                       **kwargs: Any) -> list[Document]:
+        """As the sync call, in a worker thread (BaseRetriever's default would drop the per-call arguments)."""
+        return await run_in_executor(None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(), **kwargs)

@@ -351,6 +351,7 @@ class ChunkStore(VectorStore):
 
     # -- reading (LangChain compatibility; the bot's retriever fuses more signals)
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        """The stored Documents of these ids (unknown ids are left out)."""
         found = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
         return [_to_document(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
 
@@ -370,6 +371,7 @@ class ChunkStore(VectorStore):
         return self.similarity_search_with_score_by_vector(self._query_vector(query), k, **kwargs)
 
     def similarity_search_by_vector(self, embedding: list[float], k: int = 4, **kwargs: Any) -> list[Document]:
+        """The k nearest chunks to a vector of this stack (e.g. from `embeddings.embed_query`)."""
         return [doc for doc, _ in self.similarity_search_with_score_by_vector(embedding, k, **kwargs)]
 
     def similarity_search_with_score_by_vector(self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None,

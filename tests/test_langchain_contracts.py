@@ -256,6 +256,12 @@ def test_retriever_honours_invoke_time_filters(fiction_index: Settings) -> None:
         retriever.invoke(QUESTION, top_k=2)
 
 
+async def test_retriever_honours_invoke_time_arguments_async(fiction_index: Settings) -> None:
+    retriever = CommuniqueRetriever(settings=fiction_index)
+    french = await retriever.ainvoke(QUESTION, k=1, lang="fr")
+    assert [d.id for d in french] == ["lakes-3"]
+
+
 def test_chunker_documents_keep_their_metadata(empty_store: ChunkStore, tmp_path: Path) -> None:
     """Documents from the project's chunker are stored as before: nothing derived, nothing hidden."""
     release = Release(source=str(tmp_path / "r.txt"), title="Frost Heron exercise", lang="en", date="2022-02-01",
