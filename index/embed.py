@@ -8,6 +8,7 @@ packages. It pairs two signals measured on the dev set (see README):
              the strongest single signal, but one model forward pass per passage.
 `sentence-transformers:<name or path>` swaps in any sentence-transformers model
 (dense only; retrieval then adds an exact-identifier keyword signal instead).
+`StackEmbeddings` hands a stack's dense side to other LangChain code.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from .settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -172,11 +175,14 @@ class StackEmbeddings(Embeddings):
 
     Vectors are the ones the index stores (L2-normalised, `stack.dim` floats); the sparse
     signal has no place in this interface and is left out. Built from a
-    `COMMUNIQUE_EMBEDDINGS` value, the stack is shared with the rest of the process.
+    `COMMUNIQUE_EMBEDDINGS` value (by default the environment's), the stack is shared
+    with the rest of the process.
     """
 
-    def __init__(self, spec: str = "bundled", *, stack: EmbeddingStack | None = None) -> None:
-        self.stack: EmbeddingStack = stack if stack is not None else load_stack(spec)
+    def __init__(self, spec: str | None = None, *, stack: EmbeddingStack | None = None) -> None:
+        if stack is None:
+            stack = load_stack(spec or get_settings().embeddings)
+        self.stack: EmbeddingStack = stack
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Passage vectors, as the index embeds a chunk's text."""
