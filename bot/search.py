@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 
 from index.embed import EmbeddingStack, load_stack, stack_name
 from index.settings import Settings
-from index.store import open_collection, reading_store
+from index.store import open_collection, reading_store, visible_metadata
 
 from .query import Query
 from .snapshot import Snapshot, SnapshotCache
@@ -86,7 +86,8 @@ class Hit:
     signals: dict[str, int] = field(default_factory=dict)   # rank in each signal, from 0
 
     def to_document(self) -> Document:
-        return Document(id=self.id, page_content=self.text, metadata={**self.metadata, "score": self.score})
+        """The LangChain form; fields the store derived for a plain Document stay hidden."""
+        return Document(id=self.id, page_content=self.text, metadata={**visible_metadata(self.metadata), "score": self.score})
 
 
 @dataclass

@@ -39,11 +39,11 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         """What the models read: the title gives every passage its release's context."""
-        return f"{self.release.title}\n\n{self.text}"
+        return embed_text(self.release.title, self.text)
 
     @property
     def text_hash(self) -> str:
-        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
+        return text_hash(self.release.title, self.text)
 
     def to_document(self) -> Document:
         """The LangChain form stored in Chroma; None values are left out (Chroma rejects them)."""
@@ -57,6 +57,16 @@ class Chunk:
             "release_key": r.release_key,   # finds the same release indexed under another source
         }
         return Document(page_content=self.text, metadata={k: v for k, v in metadata.items() if v is not None})
+
+
+def embed_text(title: str, text: str) -> str:
+    """The text the models embed for a passage: its title, a blank line, the passage."""
+    return f"{title}\n\n{text}"
+
+
+def text_hash(title: str, text: str) -> str:
+    """Cache key of a passage's vectors: identical embedded text, identical vectors."""
+    return hashlib.sha256(embed_text(title, text).encode("utf-8")).hexdigest()
 
 
 def chunk_release(release: Release) -> list[Chunk]:

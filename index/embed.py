@@ -9,6 +9,7 @@ packages. It pairs two signals measured on the dev set (see README):
 `sentence-transformers:<name or path>` swaps in any sentence-transformers model
 (dense only; retrieval then adds an exact-identifier keyword signal instead).
 `hashing` is a model-free bag-of-words stack for tests and quick trials.
+`StackEmbeddings` hands a stack's dense side to other LangChain code.
 """
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,32 @@ def load_stack(spec: str) -> EmbeddingStack:
         except Exception as exc:  # hub or file errors come in many types; the user needs one line
             raise UnknownStack(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0]) from exc
     raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'")
+
+
+class StackEmbeddings(Embeddings):
+    """LangChain `Embeddings` over a stack's dense side, so other LangChain code can use the index's model.
+
+    Vectors are the ones the index stores (L2-normalised, `stack.dim` floats); the sparse
+    signal has no place in this interface and is left out. Built from a
+    `COMMUNIQUE_EMBEDDINGS` value (by default the environment's), the stack is shared
+    with the rest of the process.
+    """
+
+    def __init__(self, spec: str | None = None, *, stack: EmbeddingStack | None = None) -> None:
+        if stack is None:
+            stack = load_stack(spec or get_settings().embeddings)
+        self.stack: EmbeddingStack = stack
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Passage vectors, as the index embeds a chunk's text."""
+        return self.stack.embed_dense(list(texts)).astype(float).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """A question's vector, by the stack's own recipe for questions."""
+        return self.stack.embed_queries([text]).dense[0].astype(float).tolist()
+
+    def __repr__(self) -> str:
+        return f"StackEmbeddings({self.stack.name!r})"
 
 
 def stack_name(spec: str) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,14 +33,17 @@ from filelock import FileLock, Timeout
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
+from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-from .embed import EmbeddingStack, encode_matrix, stack_spec_of
-from .settings import Settings
+from .chunk import embed_text, sentence_spans, text_hash
+from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of
+from .settings import Settings, get_settings
 
 # Chroma metadata fields computed by the store, never part of a LangChain Document:
 SPARSE_KEY = "sparse"                  # the passage's sparse vector (SparseVector.encode)
 SENTENCE_VECTORS_KEY = "sentence_vectors"   # one dense vector per sentence span (encode_matrix), for extractive answers
 DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
+FILLED_KEY = "store_filled"            # for a plain Document: the fields the store derived (comma-separated), hidden on read
 
 
 class StoreError(RuntimeError):
@@ -234,6 +238,10 @@ class ChunkStore(VectorStore):
     same text are reused instead of recomputed (the text hash is the cache key).
     It also keeps a journal of the sources it wrote or deleted, from which the CLI
     reports added/updated/removed releases.
+
+    Any LangChain Document can be added: what the chunker would have set and the store
+    needs (text hash, sentence spans, numeric date) is derived when missing, and hidden
+    again when the Document is read back.
     """
 
     def __init__(self, collection: Any, stack: EmbeddingStack, *, on_embedded: Any = None) -> None:
@@ -243,31 +251,61 @@ class ChunkStore(VectorStore):
         self.written_sources: set[str] = set()
         self.deleted_sources: set[str] = set()
         self.embedded_count = 0
+        self._embeddings = StackEmbeddings(stack=stack)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, embedding: Embeddings | None = None) -> "ChunkStore":
+        """The store over the index of `settings` (the environment's by default), created if missing.
+
+        `embedding` may be given only as the StackEmbeddings of the stack these settings
+        select: the store computes its own vectors (dense and sparse), so another model
+        would give an index the bot cannot read.
+        """
+        settings = settings or get_settings()
+        wanted = stack_name(settings.embeddings)
+        if embedding is None:
+            stack = load_stack(settings.embeddings)
+        elif isinstance(embedding, StackEmbeddings) and embedding.stack.name == wanted:
+            stack = embedding.stack
+        else:
+            raise StoreError(f"ChunkStore embeds with the stack COMMUNIQUE_EMBEDDINGS selects ({wanted!r}), not with {embedding!r}: "
+                             f"pass index.embed.StackEmbeddings({settings.embeddings!r}) or no embedding")
+        return cls(open_collection(settings, stack.name, create=True), stack)
 
     @property
-    def embeddings(self) -> Embeddings | None:
-        return None
+    def embeddings(self) -> Embeddings:
+        """The dense side of the store's stack, as LangChain Embeddings (the vectors Chroma holds)."""
+        return self._embeddings
 
     # -- writing
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        ids = list(kwargs.get("ids") or [d.id or uuid.uuid4().hex for d in documents])
+        """Upsert Documents under their ids (kwargs `ids`, else Document.id, else a new uuid)."""
         if not documents:
             return []
-        dense, derived = self._vectors_for(documents)
-        metadatas = [{**doc.metadata, **extra} for doc, extra in zip(documents, derived)]
+        given = kwargs.get("ids")
+        if given is not None and len(given) != len(documents):
+            raise ValueError(f"{len(given)} ids for {len(documents)} documents")
+        ids = [str(i) if i else (d.id or uuid.uuid4().hex) for i, d in zip(given or [None] * len(documents), documents)]
+        completed = [_completed_metadata(d) for d in documents]
+        dense, derived = self._vectors_for(documents, completed)
+        metadatas = [{**meta, **extra} for meta, extra in zip(completed, derived)]
         self.collection.upsert(ids=ids, embeddings=dense, documents=[d.page_content for d in documents], metadatas=metadatas)
-        self.written_sources.update(str(d.metadata.get("source")) for d in documents)
+        self.written_sources.update(str(d.metadata["source"]) for d in documents if d.metadata.get("source") is not None)
         self.touch()
         return ids
 
-    def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, **kwargs: Any) -> list[str]:
+    def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None,
+                  **kwargs: Any) -> list[str]:
+        """Upsert plain texts (with optional metadata and ids), as Documents."""
         texts = list(texts)
-        docs = [Document(page_content=t, metadata=(metadatas or [{}] * len(texts))[i]) for i, t in enumerate(texts)]
-        return self.add_documents(docs, **kwargs)
+        if metadatas is not None and len(metadatas) != len(texts):
+            raise ValueError(f"{len(metadatas)} metadatas for {len(texts)} texts")
+        docs = [Document(page_content=t, metadata=dict(metadatas[i]) if metadatas else {}) for i, t in enumerate(texts)]
+        return self.add_documents(docs, ids=ids, **kwargs)
 
-    def _vectors_for(self, documents: list[Document]) -> tuple[np.ndarray, list[dict[str, str]]]:
+    def _vectors_for(self, documents: list[Document], metadatas: list[dict[str, Any]]) -> tuple[np.ndarray, list[dict[str, str]]]:
         """Reuse vectors already stored for identical text; embed only the rest, in one batch."""
-        hashes = [d.metadata["text_hash"] for d in documents]
+        hashes = [m["text_hash"] for m in metadatas]
         known: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
         found = self.collection.get(where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"])
         for emb, meta in zip(found["embeddings"], found["metadatas"]):
@@ -277,8 +315,8 @@ class ChunkStore(VectorStore):
         todo = list({h: i for i, h in reversed(list(enumerate(hashes))) if h not in known}.values())
         if todo:
             docs = [documents[i] for i in todo]
-            vectors = self.stack.embed_passages([f"{d.metadata.get('title', '')}\n\n{d.page_content}" for d in docs])
-            sentences = [[d.page_content[a:b] for a, b in json.loads(d.metadata["sentences"])] for d in docs]
+            vectors = self.stack.embed_passages([embed_text(str(metadatas[i].get("title", "")), documents[i].page_content) for i in todo])
+            sentences = [[d.page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i, d in zip(todo, docs)]
             sentence_vectors = self.stack.embed_dense([s for group in sentences for s in group])
             offset = 0
             for j, (i, group) in enumerate(zip(todo, sentences)):
@@ -293,11 +331,14 @@ class ChunkStore(VectorStore):
         return dense, [known[h][1] for h in hashes]
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        """Delete these ids (unknown ones are ignored)."""
         if not ids:
             return True
         found = self.collection.get(ids=list(ids), include=["metadatas"])
+        if not found["ids"]:
+            return True
         self.deleted_sources.update(str(m.get("source")) for m in found["metadatas"])
-        self.collection.delete(ids=list(ids))
+        self.collection.delete(ids=list(found["ids"]))
         self.touch()
         return True
 
@@ -310,18 +351,72 @@ class ChunkStore(VectorStore):
 
     # -- reading (LangChain compatibility; the bot's retriever fuses more signals)
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        """The stored Documents of these ids (unknown ids are left out)."""
         found = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
         return [_to_document(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
 
+    def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        """Relevance in [0, 1]: the cosine similarity (Chroma's cosine distance is 1 - it), 0 when opposed."""
+        return _cosine_relevance
+
+    def _query_vector(self, query: str) -> list[float]:
+        return self.stack.embed_queries([query]).dense[0].astype(float).tolist()
+
     def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
-        vector = self.stack.embed_queries([query]).dense[0]
-        found = self.collection.query(query_embeddings=[vector], n_results=k, where=kwargs.get("filter"),
-                                      include=["documents", "metadatas"])
-        return [_to_document(i, d, m) for i, d, m in zip(found["ids"][0], found["documents"][0], found["metadatas"][0])]
+        """The k nearest chunks by dense vector (`filter`: a Chroma `where` clause)."""
+        return [doc for doc, _ in self.similarity_search_with_score(query, k, **kwargs)]
+
+    def similarity_search_with_score(self, query: str, k: int = 4, **kwargs: Any) -> list[tuple[Document, float]]:
+        """The k nearest chunks with their cosine distance (0 = same direction; lower is better)."""
+        return self.similarity_search_with_score_by_vector(self._query_vector(query), k, **kwargs)
+
+    def similarity_search_by_vector(self, embedding: list[float], k: int = 4, **kwargs: Any) -> list[Document]:
+        """The k nearest chunks to a vector of this stack (e.g. from `embeddings.embed_query`)."""
+        return [doc for doc, _ in self.similarity_search_with_score_by_vector(embedding, k, **kwargs)]
+
+    def similarity_search_with_score_by_vector(self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None,
+                                               **kwargs: Any) -> list[tuple[Document, float]]:
+        """Chroma's own nearest-neighbour search, best first, with cosine distances."""
+        if k <= 0:
+            return []
+        found = self.collection.query(query_embeddings=[list(embedding)], n_results=k, where=filter,
+                                      where_document=kwargs.get("where_document"),
+                                      include=["documents", "metadatas", "distances"])
+        return [(_to_document(i, d, m), float(dist)) for i, d, m, dist
+                in zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])]
+
+    def max_marginal_relevance_search(self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
+                                      **kwargs: Any) -> list[Document]:
+        """k chunks relevant to the query yet unlike each other (MMR over the stored dense vectors)."""
+        return self.max_marginal_relevance_search_by_vector(self._query_vector(query), k, fetch_k, lambda_mult, **kwargs)
+
+    def max_marginal_relevance_search_by_vector(self, embedding: list[float], k: int = 4, fetch_k: int = 20,
+                                                lambda_mult: float = 0.5, filter: dict[str, Any] | None = None,
+                                                **kwargs: Any) -> list[Document]:
+        """MMR among the fetch_k nearest chunks, on the vectors Chroma stores (nothing is re-embedded)."""
+        if k <= 0:
+            return []
+        found = self.collection.query(query_embeddings=[list(embedding)], n_results=max(fetch_k, k), where=filter,
+                                      where_document=kwargs.get("where_document"),
+                                      include=["documents", "metadatas", "embeddings"])
+        ids = found["ids"][0]
+        if not ids:
+            return []
+        vectors = np.asarray(found["embeddings"][0], np.float32)
+        chosen = maximal_marginal_relevance(np.asarray(embedding, np.float32), list(vectors), lambda_mult=lambda_mult, k=min(k, len(ids)))
+        return [_to_document(ids[i], found["documents"][0][i], found["metadatas"][0][i]) for i in chosen]
 
     @classmethod
-    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, **kwargs: Any) -> "ChunkStore":
-        raise NotImplementedError("build the index with `python -m index build`")
+    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, *,
+                   ids: list[str] | None = None, settings: Settings | None = None, **kwargs: Any) -> "ChunkStore":
+        """The store over `settings`' index (see `open`) with these texts added.
+
+        Texts added this way are not tracked by the record manager: `python -m index`
+        neither reports nor removes them (a `build --reset` does).
+        """
+        store = cls.open(settings, embedding)
+        store.add_texts(texts, metadatas, ids=ids)
+        return store
 
     def documents_of(self, sources: Iterable[str]) -> list[Document]:
         """The stored chunks of these sources, exactly as indexed (hash-identical for the indexing API)."""
@@ -333,9 +428,44 @@ class ChunkStore(VectorStore):
         return sorted(docs, key=lambda d: (d.metadata["source"], d.metadata["chunk"]))
 
 
+def _completed_metadata(doc: Document) -> dict[str, Any]:
+    """The Document's metadata plus what the store needs and the chunker would have set, listed under FILLED_KEY.
+
+    None values are left out (Chroma rejects them).
+    """
+    meta = {k: v for k, v in doc.metadata.items() if v is not None}
+    filled: list[str] = []
+    if "text_hash" not in meta:
+        meta["text_hash"] = text_hash(str(meta.get("title", "")), doc.page_content)
+        filled.append("text_hash")
+    if "sentences" not in meta:
+        meta["sentences"] = json.dumps(sentence_spans(doc.page_content))
+        filled.append("sentences")
+    if "date_int" not in meta and isinstance(meta.get("date"), str) and _ISO_DAY.fullmatch(meta["date"]):
+        meta["date_int"] = int(meta["date"].replace("-", ""))   # what the bot's date filters compare
+        filled.append("date_int")
+    if filled:
+        meta[FILLED_KEY] = ",".join(filled)
+    return meta
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _cosine_relevance(distance: float) -> float:
+    """Cosine similarity clamped at 0, so LangChain's thresholds see a score in [0, 1] as documented."""
+    return max(0.0, 1.0 - distance)
+
+
+def visible_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """A chunk's metadata as its Document shows it: without stored vectors or the fields the store filled in."""
+    metadata = metadata or {}
+    hidden = {*DERIVED_KEYS, FILLED_KEY, *str(metadata.get(FILLED_KEY, "")).split(",")}
+    return {k: v for k, v in metadata.items() if k not in hidden}
+
+
 def _to_document(id_: str, text: str | None, metadata: dict | None) -> Document:
-    meta = {k: v for k, v in (metadata or {}).items() if k not in DERIVED_KEYS}
-    return Document(id=id_, page_content=text or "", metadata=meta)
+    return Document(id=id_, page_content=text or "", metadata=visible_metadata(metadata))
 
 
 # --------------------------------------------------------------------------- record manager
