@@ -26,7 +26,7 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests, Retrie
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from bot import CommuniqueRetriever
-from bot.search import forget_searchers
+from bot import close_all
 from helpers.indexing import make_settings
 from index.chunk import chunk_release
 from index.embed import StackEmbeddings, load_stack
@@ -84,7 +84,7 @@ def fiction_index(contract_home: Settings) -> Iterator[Settings]:
     settings = _fresh(contract_home)
     ChunkStore.open(settings).add_documents(FICTION)
     yield settings
-    forget_searchers()
+    close_all()
     drop_collection(settings)
 
 
