@@ -20,6 +20,7 @@ from pathlib import Path
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from index.language import LANG_NAMES
 from index.settings import Settings
 
 from .citations import Passage
@@ -35,7 +36,6 @@ HISTORY_TURNS = 6         # messages of the conversation the rewrite sees
 HISTORY_CHARS = 600       # of each message
 MAX_REWRITE_CHARS = 300
 
-LANGUAGE_NAMES = {"en": "English", "fr": "French"}
 _FENCE_RUN = re.compile(r"<{3,}|>{3,}")
 _PASSAGE_MARKER = re.compile(r"\[(\d{1,3})\]")
 _REWRITE_LABEL = re.compile(r"^\s*(?:rewritten question|question reformulée|question|last question|dernière question)\s*:\s*", re.I)
@@ -119,7 +119,7 @@ def rewrite_question(question: str, history: list[dict], settings: Settings) -> 
 
 def messages_for(query: Query, passages: list[Passage]) -> list[BaseMessage]:
     """System: the rules only. User: the fenced passages, then the question."""
-    system = prompt("answer").format(question_lang=LANGUAGE_NAMES.get(query.lang, query.lang), not_found=not_found_text(query.lang))
+    system = prompt("answer").format(question_lang=LANG_NAMES["en"].get(query.lang, query.lang), not_found=not_found_text(query.lang))
     user = prompt("answer-user").format(passages=format_passages(passages), question=_one_line_text(query.question))
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
@@ -159,11 +159,6 @@ def _neutral(text: str) -> str:
 
 def not_found_text(lang: str) -> str:
     return ABSTAIN_TEXT.get(lang, ABSTAIN_TEXT["en"])
-
-
-def says_not_found(text: str) -> bool:
-    """The reply contains one of the exact not-found sentences (apostrophes, case and spacing aside)."""
-    return _not_found_sentence(text) is not None
 
 
 def not_found_reply(text: str, *, cited: bool) -> str | None:

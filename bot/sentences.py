@@ -29,6 +29,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,6 +64,16 @@ class Candidate:
 
     def feature(self, name: str) -> float:
         return self.features[FEATURES.index(name)]
+
+
+class _Sentence(NamedTuple):
+    hit: int          # passage index in the ranking
+    passage: Hit
+    position: int     # sentence index within the passage
+    start: int
+    end: int
+    text: str
+    meaning: float
 
 
 class SentenceVectors:
@@ -105,22 +116,22 @@ def candidate_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors
         own = vectors.searcher.stack.embed_dense([query.question])[0]
         question_vector = (question_vector + own) / 2
     table = vectors.get(hits)
-    raw = []
+    raw: list[_Sentence] = []
     for h, hit in enumerate(hits):
         spans, matrix = table.get(hit.id, ([], np.zeros((0, 1))))
         if not spans or len(matrix) != len(spans):
             spans, matrix = [[0, len(hit.text)]], None
         meanings = matrix @ question_vector if matrix is not None else np.full(len(spans), hit.dense)
         for i, ((start, end), meaning) in enumerate(zip(spans, meanings)):
-            raw.append((h, hit, i, start, end, hit.text[start:end], float(meaning)))
+            raw.append(_Sentence(h, hit, i, start, end, hit.text[start:end], float(meaning)))
     asked = content_words(query.text)
-    pool = [content_words(r[5]) for r in raw]
+    pool = [content_words(r.text) for r in raw]
     local = _local_idf(asked, pool)
     local_total = sum(local.values()) or 1.0
-    best_meaning = max(r[6] for r in raw)
+    best_meaning = max(r.meaning for r in raw)
     overlaps = [sum(local[w] for w in asked & words) / local_total for words in pool]
     best_overlap = max(overlaps)
-    meaning_order = np.argsort([-r[6] for r in raw], kind="stable")
+    meaning_order = np.argsort([-r.meaning for r in raw], kind="stable")
     meaning_rank = np.empty(len(raw), dtype=int)
     meaning_rank[meaning_order] = np.arange(len(raw))
     rarity = _index_idf(asked, snapshot)
@@ -128,7 +139,8 @@ def candidate_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors
     coverage = _release_coverage(hits, asked, rarity)
     top_source = hits[0].metadata.get("source")
     out = []
-    for n, ((h, hit, i, start, end, sentence, meaning), words) in enumerate(zip(raw, pool)):
+    for n, (sentence_at, words) in enumerate(zip(raw, pool)):
+        h, hit, i, start, end, sentence, meaning = sentence_at
         meta = hit.metadata
         typed = tuple(typed_candidates(query.asks.kind, sentence, query.text)) if query.asks.typed else ()
         definition = 0.0

@@ -17,22 +17,12 @@ from the body, whatever the format the text came from.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date as Date
 
+from index.language import month_number
 
-_MONTHS = {
-    # English, full and abbreviated (nato.int uses "Jun." even on French pages)
-    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
-    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
-    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
-    "dec": 12, "december": 12,
-    # French, accents removed before lookup
-    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
-    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9,
-    "octobre": 10, "novembre": 11, "decembre": 12,
-}
+
 _DAY_MONTH_YEAR = r"\d{1,2}(?:er|st|nd|rd|th)?\.?\s+[^\W\d_]+\.?,?\s+\d{4}"
 _MONTH_DAY_YEAR = r"[^\W\d_]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
 _ISO = r"\d{4}-\d{2}-\d{2}"
@@ -62,7 +52,7 @@ def parse_date(text: str) -> str | None:
         if not match:
             return None
         month_name, day, year = match.groups()
-    month = _MONTHS.get(_fold(month_name))
+    month = month_number(month_name)
     return iso_date(int(year), month, int(day)) if month else None
 
 
@@ -72,12 +62,6 @@ def iso_date(year: int, month: int, day: int) -> str | None:
         return Date(year, month, day).isoformat()
     except ValueError:
         return None
-
-
-def _fold(word: str) -> str:
-    """Lower case without accents: 'Décembre' -> 'decembre'."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 @dataclass(frozen=True)
