@@ -23,6 +23,9 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
 _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)(?:-(\d\d))?\b")
 YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
+# Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
+# Years are left to the date steering.
+IDENTIFIER = re.compile(r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|(?!(?:19|20)\d\d(?!\d))\d{3,})(?![\w-])")
 
 # Words that make a question lean on the previous turn.
 _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their|there|il|elle|ils|elles|lui|leur|leurs|celui|celle|cela|là)\b", re.I)
@@ -76,6 +79,7 @@ class Query:
     said: tuple[str, ...] = ()          # the bot's earlier answers, when the question follows them
     asks: Asked = Asked("other")       # what the question wants back (a person, a date, a definition …)
     terms: tuple[str, ...] = ()        # names, acronyms and years it mentions, as a release would write them
+    identifiers: tuple[str, ...] = ()  # identifier-like tokens of the searched text (PAF-N, NSATU, 1325)
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -93,7 +97,8 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
     said = tuple(m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)) if folded else ()
     return Query(question=question, text=text, lang=question_lang(question),
                  dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded), said=said[-2:],
-                 asks=asked_for(question), terms=tuple(named_terms(question)))
+                 asks=asked_for(question), terms=tuple(named_terms(question)),
+                 identifiers=tuple(dict.fromkeys(IDENTIFIER.findall(text))))
 
 
 _QUESTION_WORDS = re.compile(r"(?:Which|What|Who|Whom|Whose|When|Where|How|Why|Quel|Quelle|Quels|Quelles|Qui|Quand|Où|Comment|"

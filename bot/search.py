@@ -120,7 +120,7 @@ class Searcher:
         dense = self._dense(vectors.dense[0], filters, len(snapshot))
         sparse = snapshot.sparse_scores(vectors.sparse[0]) if vectors.sparse else np.zeros(len(snapshot))
         sparse = _per_language_z(sparse, snapshot.langs)
-        identifiers = snapshot.identifier_scores(query.text)
+        identifiers = snapshot.identifier_scores(query.identifiers)
 
         rankings = {"dense": [snapshot.position[i] for i in dense if i in snapshot.position],
                     "sparse": _top(sparse, snapshot, filters)}

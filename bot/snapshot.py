@@ -22,11 +22,9 @@ from index.settings import Settings
 from index.store import DERIVED_KEYS, SPARSE_KEY, generation, open_collection, reading_store
 
 from .forms import content_words
+from .query import IDENTIFIER
 
 _PAGE = 1000
-# Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
-# Years are left to the date steering.
-IDENTIFIER = re.compile(r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|(?!(?:19|20)\d\d(?!\d))\d{3,})(?![\w-])")
 
 
 @dataclass
@@ -79,11 +77,11 @@ class Snapshot:
         vector[query.indices[keep]] = query.values[keep]
         return np.asarray(self.sparse @ vector).ravel()
 
-    def identifier_scores(self, question: str) -> np.ndarray:
+    def identifier_scores(self, tokens: tuple[str, ...]) -> np.ndarray:
         """IDF-weighted exact matches of the question's identifiers; common ones (NATO, OTAN) weigh ~nothing."""
         scores = np.zeros(len(self), np.float32)
         n = max(len(self), 1)
-        for token in set(IDENTIFIER.findall(question)):
+        for token in set(tokens):
             positions = self.identifiers.get(token, [])
             if positions and len(positions) <= n * 0.1:
                 scores[positions] += np.log(n / len(positions))
