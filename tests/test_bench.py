@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import bench
+from benchmarks import bench
 from index.chunk import chunk_release
 from index.load import load_file
 from index.release import Release
