@@ -28,7 +28,7 @@ from . import llm
 from .answer_model import AnswerModel, load_model
 from .citations import Answer, Passage, verify_citations
 from .confidence import ABSTAIN_TEXT, missing_terms, should_abstain
-from .extractive import PASSAGES_READ, Scored, answerable, choose, score, short_answer
+from .extractive import PASSAGES_READ, Scored, choose, givable, score, short_answer
 from .query import Query, prepare
 from .search import Filters, Ranking, Searcher
 from .sentences import SentenceVectors, candidate_sentences
@@ -99,7 +99,7 @@ class Bot:
                     query = prepare(rewritten, None)
             ranking = searcher.rank(query, k=PASSAGES_READ, filters=filters or Filters())
             scored = self.score(query, ranking)
-            given = answerable(scored, query.said)
+            given = givable(scored, query.said, self.model)
             if should_abstain(given, self.model):
                 text = ABSTAIN_TEXT.get(query.lang, ABSTAIN_TEXT["en"])
                 yield text

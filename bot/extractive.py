@@ -42,11 +42,14 @@ def score(candidates: list[Candidate], model: AnswerModel) -> list[Scored]:
     return [Scored(candidates[i], float(probabilities[i])) for i in order]
 
 
-def answerable(scored: list[Scored], said: tuple[str, ...]) -> list[Scored]:
-    """The candidates that may be given as an answer: body sentences the bot has not already said."""
+def givable(scored: list[Scored], said: tuple[str, ...], model: AnswerModel) -> list[Scored]:
+    """The candidates that may be given as an answer: body sentences, and none the bot already said in this
+    conversation unless it now leads with a short answer ("Who presented it?" after "What is PAF-N?" is
+    answered by the same sentence, led by the name): repeating an answer word for word tells the user nothing."""
     spoken = " ".join(" ".join(text.split()) for text in said)
     return [s for s in scored if not s.candidate.feature("heading")
-            and not (spoken and " ".join(s.candidate.text.split())[:200] in spoken)]
+            and (not (spoken and " ".join(s.candidate.text.split())[:200] in spoken)
+                 or len(s.candidate.typed) == 1 and s.probability >= model.short_above)]
 
 
 def choose(scored: list[Scored], model: AnswerModel) -> list[Scored]:

@@ -142,7 +142,7 @@ def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
 
 def persons(sentence: str) -> list[str]:
     """Names after a title or honorific, then capitalised runs that are not institution words."""
-    found = [m.group("name") for m in _PERSON_TITLED.finditer(sentence)]
+    found = [m.group(0)[0].upper() + m.group(0)[1:] for m in _PERSON_TITLED.finditer(sentence)]   # "Général Cavoli"
     for match in _CAPITALISED_RUN.finditer(sentence):
         words = match.group(0).lower().replace("’", "'").split()
         if not any(w.strip(".") in _NOT_NAME_WORDS or w.endswith("'s") for w in words) and not _country(match.group(0)):

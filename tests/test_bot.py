@@ -195,7 +195,7 @@ def test_a_sentence_holds_what_the_question_wants_only_when_the_question_does_no
     from bot.forms import asked_for, candidates, defines
 
     question = "Who presented the PAF-N framework?"
-    assert candidates("person", "General Jane Quill presented the new framework.", question) == ["Jane Quill"]
+    assert candidates("person", "General Jane Quill presented the new framework.", question) == ["General Jane Quill"]
     assert candidates("person", "The framework was discussed at length.", question) == []
     assert candidates("person", "General Jane Quill spoke.", "What did General Jane Quill present?") == []
     assert candidates("date", "They met on 3 March 2031 in Port Avalon.", "When did they meet?") == ["3 March 2031"]
