@@ -32,7 +32,7 @@ from .sentences import FEATURES, Candidate
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
 # what the question model reads of the best candidate, besides its and the runner-up's probability
-QUESTION_FEATURES = ("coverage", "typed_missing", "date_conflict", "missing", "rare_overlap", "meaning")
+QUESTION_FEATURES = ("coverage", "typed_missing", "definition", "date_conflict", "missing", "rare_overlap", "meaning")
 
 
 @dataclass(frozen=True)
