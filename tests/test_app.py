@@ -22,10 +22,13 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from app import (EMPTY_INDEX_TEXT, AddPolicy, InputError, UploadRejected, build_app, launch, parse_filters,
-                 safe_upload_name, store_upload)
+from app import build_app, launch
 from bot.citations import Answer, Citation
-from bot.present import answer_dict, answer_markdown, answer_plain_text, citations_html, escape_html, escape_markdown
+from webapp.admin import AddPolicy
+from webapp.handlers import InputError, parse_filters
+from webapp.keeper import EMPTY_INDEX_TEXT
+from webapp.present import answer_dict, answer_markdown, answer_plain_text, citations_html, escape_html, escape_markdown
+from webapp.uploads import UploadRejected, safe_upload_name, store_upload
 from helpers.cli import PROJECT_ROOT, cli_env
 from helpers.indexing import make_settings
 from helpers.webserver import free_port
@@ -320,7 +323,7 @@ def test_parse_filters() -> None:
         parse_filters("German", "", "")
 
 
-# --------------------------------------------------------------------------- bot.present (unit)
+# --------------------------------------------------------------------------- webapp.present (unit)
 
 HOSTILE = ('Notes: <script>window.__xss=1</script> <img src=x onerror="window.__xss=2"> '
            '[click](javascript:window.__xss=3) <https://evil.example> www.evil.example $$x$$ `code` **bold**')

@@ -21,7 +21,8 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
-from .citations import Answer, Citation
+from bot.citations import Answer, Citation
+from index.status import IndexStatus
 
 LANG_NAMES = {"en": "English", "fr": "French"}
 
@@ -216,3 +217,18 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "citations": [citation_dict(c) for c in answer.citations],
         "text": answer_plain_text(answer),
     }
+
+
+# --------------------------------------------------------------------------- the index panel (Markdown)
+
+
+def status_markdown(status: IndexStatus | None, error: str | None = None) -> str:
+    """What the index holds, as a Markdown list (every value escaped)."""
+    esc = escape_markdown
+    if status is None:
+        return f"**Index:** {esc(error or 'unknown')}"
+    langs = ", ".join(f"{lang_name(k)} {n}" for k, n in sorted(status.languages.items())) or "none"
+    span = f"{status.first_date} to {status.last_date}" if status.first_date else "no dated releases"
+    rows = [("Releases", status.releases), ("Chunks", status.chunks), ("Languages", langs), ("Dates", span),
+            ("Last update", status.updated_at or "never"), ("Embeddings", status.embeddings), ("Location", status.where)]
+    return "\n".join(f"- **{k}:** {esc(v)}" for k, v in rows)
