@@ -5,9 +5,14 @@
 Layout (build_app):
   * "Ask" tab — the chat (answers stream in, every claim followed by [n]) with the
     question box, example questions and filters (language, date range) under it; beside it
-    the "Sources" panel: title, date, language, link or file name and the passage of each
-    cited release, the quoted sentence highlighted. Clicking an earlier answer shows its sources.
-  * "Index" tab — what the index holds (index.status), and "Add releases": upload files or
+    the "Sources" panel: each cited release once (title, date, language, link or file name)
+    with its numbered passages, the quoted sentences highlighted. Clicking an earlier answer
+    shows its sources; 👍/👎 rate an answer (bot.feedback), with an optional comment; the
+    conversation downloads as Markdown with every answer's sources. The example questions
+    are COMMUNIQUE_EXAMPLES, else built from the indexed releases, else not shown.
+  * "Index" tab — what the index holds (index.status), a bar chart of releases per year and
+    language, the release list (index.catalog; sortable, filtered by text, language, dates)
+    with "Remove selected" (index.update.remove), and "Add releases": upload files or
     paste release/feed URLs; runs index.update.update, the same incremental update as
     `python -m index update`, with a progress bar, then shows the summary line and failures.
 
@@ -23,9 +28,10 @@ takes the message, and optionally `history` (messages format: [{"role", "content
                index empty or being built, invalid filter), else None
     citations  [{n, title, date, lang, url, source, passage, quotes, quoted, score}]
     text       the answer followed by a "Sources:" list, ready to print
-`/add_releases` (files, urls, password) is the API of the "Add releases" panel.
+`/add_releases` (files, urls, password) is the API of the "Add releases" panel,
+`/remove_releases` (sources, password) that of "Remove selected".
 
-Adding releases writes to the index, so it is open without a password only when the app
+Adding and removing releases write to the index, so they are open without a password only when the app
 listens on localhost (and is not shared); otherwise it needs COMMUNIQUE_ADMIN_PASSWORD,
 and without one the panel is disabled. Uploads are copied under COMMUNIQUE_HOME/uploads
 with sanitised, unique names, up to COMMUNIQUE_MAX_FILE_MB.
@@ -49,19 +55,15 @@ import gradio as gr  # noqa: E402
 from index.settings import Settings, get_settings  # noqa: E402
 from webapp import present  # noqa: E402
 from webapp.admin import AddPolicy  # noqa: E402
+from webapp.examples import MAX_EXAMPLES  # noqa: E402
 from webapp.handlers import LANGUAGES, Asker, ChatHandlers, IndexHandlers, new_chat_state  # noqa: E402
 from webapp.keeper import EMPTY_INDEX_TEXT, EMPTY_INDEX_TEXT_NO_ADD, IndexKeeper  # noqa: E402
+from webapp.releases import COLUMNS  # noqa: E402
 from webapp.uploads import UPLOAD_SUFFIXES  # noqa: E402
 
 log = logging.getLogger("communique.app")
 
 CHAT_CONCURRENCY = 8
-EXAMPLES = [
-    "What is PAF-N?",
-    "What is NATO's Resilience Committee?",
-    "What does the NATO Innovation Fund invest in?",
-    "Qui a pris ses fonctions de représentante spéciale de l'OTAN pour les femmes, la paix et la sécurité en janvier 2018 ?",
-]
 CSS = """
 .cq-examples button { white-space: normal; text-align: left; }
 #cq-notice { padding: 6px 10px; border-radius: 6px; background: var(--background-fill-secondary); }
@@ -70,14 +72,15 @@ CSS = """
 
 def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", share: bool = False,
               initial_build: bool = True) -> gr.Blocks:
-    """The Gradio app over this index; `host`/`share` decide who may add releases (AddPolicy)."""
+    """The Gradio app over this index; `host`/`share` decide who may add or remove releases (AddPolicy)."""
     settings = settings or get_settings()
     policy = AddPolicy.for_launch(host, share, settings)
     keeper = IndexKeeper(settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD)
-    chat = ChatHandlers(Asker(settings, keeper))
+    chat = ChatHandlers(Asker(settings, keeper), settings)
     panel = IndexHandlers(keeper, policy)
     if initial_build:
         keeper.start_initial_build()
+    examples = panel.examples()
 
     with gr.Blocks(title="NATO communiqués — questions and answers", fill_width=False, analytics_enabled=False) as app:
         state = gr.State(new_chat_state())
@@ -92,21 +95,33 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
                     with gr.Column(scale=3, min_width=360):
                         chatbot = gr.Chatbot(label="Chat", height=520, layout="bubble", sanitize_html=True,
                                              render_markdown=True, allow_tags=False, latex_delimiters=[],
-                                             buttons=["copy"], feedback_options=None, elem_id="cq-chat",
+                                             buttons=["copy"], feedback_options=("Like", "Dislike"), elem_id="cq-chat",
                                              placeholder="Ask about NATO press releases, in English or French.")
                         with gr.Row():
-                            message = gr.Textbox(show_label=False, placeholder="Your question, e.g. What is PAF-N?",
+                            message = gr.Textbox(show_label=False, placeholder="Your question",
                                                  scale=5, lines=1, max_lines=4, autofocus=True, elem_id="cq-question")
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-ask")
-                        gr.Markdown("Examples:", elem_classes="cq-examples-label")
+                        examples_label = gr.Markdown("Examples:", visible=bool(examples), elem_classes="cq-examples-label")
                         with gr.Row(elem_classes="cq-examples"):
-                            example_btns = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                            example_btns = [gr.Button(examples[i] if i < len(examples) else "", size="sm",
+                                                      variant="secondary", visible=i < len(examples),
+                                                      elem_classes="cq-example") for i in range(MAX_EXAMPLES)]
                         with gr.Accordion("Filters", open=False):
                             lang = gr.Radio(list(LANGUAGES), value="Any", label="Release language", elem_id="cq-lang")
                             with gr.Row():
                                 date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="e.g. 2020-01-01", max_lines=1, elem_id="cq-from")
                                 date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="e.g. 2024-12-31", max_lines=1, elem_id="cq-to")
-                        clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary")
+                        with gr.Accordion("Rate the answers", open=False, elem_id="cq-feedback"):
+                            feedback_note = gr.Markdown("Use 👍 or 👎 under an answer; a comment goes with your last rating.",
+                                                        elem_id="cq-feedback-note")
+                            with gr.Row():
+                                comment = gr.Textbox(show_label=False, placeholder="Optional comment on your last rating",
+                                                     scale=5, max_lines=4, elem_id="cq-comment")
+                                comment_btn = gr.Button("Send comment", size="sm", scale=1, elem_id="cq-comment-send")
+                        with gr.Row():
+                            clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary")
+                            export_btn = gr.DownloadButton("Download conversation (Markdown)", size="sm", interactive=False,
+                                                           elem_id="cq-export")
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("### Sources")
                         sources = gr.HTML(present.SOURCES_PLACEHOLDER, css_template=present.SOURCES_CSS,
@@ -116,7 +131,10 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("### What the index holds")
                         status = gr.Markdown(keeper.status_markdown(), label="Index status", elem_id="cq-status")
-                        refresh_btn = gr.Button("Refresh", size="sm", variant="secondary")
+                        refresh_btn = gr.Button("Refresh", size="sm", variant="secondary", elem_id="cq-refresh")
+                        chart = gr.BarPlot(None, x="Year", y="Releases", color="Language", title="Releases per year",
+                                           x_title="Year", y_title="Releases", sort="x", height=260, elem_id="cq-chart")
+                        chart_note = gr.Markdown("", elem_id="cq-chart-note")
                     with gr.Column(scale=3, min_width=360):
                         gr.Markdown("### Add releases")
                         with gr.Group(visible=policy.enabled):
@@ -126,31 +144,59 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
                             files = gr.File(label="Release files", file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                             height=150, elem_id="cq-files")
                             urls = gr.Textbox(label="Release or feed URLs (one per line)", lines=2, elem_id="cq-urls")
-                            password = gr.Textbox(label="Admin password", type="password", visible=policy.needs_password,
-                                                  elem_id="cq-password")
+                            password = gr.Textbox(label="Admin password (adding and removing)", type="password",
+                                                  visible=policy.needs_password, elem_id="cq-password")
                             add_btn = gr.Button("Add releases", variant="primary", elem_id="cq-add")
                             result = gr.Textbox(label="Result", lines=3, max_lines=20, interactive=False, elem_id="cq-result")
                         if not policy.enabled:
-                            gr.Markdown("Adding releases is disabled: the app is reachable beyond localhost and no "
-                                        "COMMUNIQUE_ADMIN_PASSWORD is set.")
+                            gr.Markdown("Adding or removing releases is disabled: the app is reachable beyond localhost "
+                                        "and no COMMUNIQUE_ADMIN_PASSWORD is set.")
+                gr.Markdown("### Indexed releases")
+                with gr.Row():
+                    list_text = gr.Textbox(label="Title or source contains", max_lines=1, scale=3, elem_id="cq-list-text")
+                    list_lang = gr.Radio(list(LANGUAGES), value="Any", label="Language", scale=2, elem_id="cq-list-lang")
+                    list_from = gr.Textbox(label="From (YYYY-MM-DD)", max_lines=1, scale=1, elem_id="cq-list-from")
+                    list_to = gr.Textbox(label="To (YYYY-MM-DD)", max_lines=1, scale=1, elem_id="cq-list-to")
+                list_note = gr.Markdown("", elem_id="cq-list-note")
+                table = gr.Dataframe(headers=COLUMNS, datatype=["str", "str", "str", "number", "str"], interactive=False,
+                                     wrap=True, max_height=420, label="Releases (click a column to sort, a row to select it)",
+                                     elem_id="cq-releases")
+                with gr.Group(visible=policy.enabled):
+                    picked = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True, label="Selected for removal",
+                                         elem_id="cq-picked")
+                    remove_btn = gr.Button("Remove selected", variant="stop", elem_id="cq-remove")
+                    remove_result = gr.Textbox(label="Removal result", lines=2, interactive=False, elem_id="cq-remove-result")
 
-        chat_outputs = [message, chatbot, sources, state]
-        chat_events = dict(outputs=chat_outputs, api_visibility="private", concurrency_limit=CHAT_CONCURRENCY,
-                           concurrency_id="chat", show_progress="hidden")
-        message.submit(chat.respond, [message, state, lang, date_from, date_to], **chat_events)
-        ask_btn.click(chat.respond, [message, state, lang, date_from, date_to], **chat_events)
-        for button in example_btns:
-            button.click(chat.respond, [button, state, lang, date_from, date_to], **chat_events)
-        chatbot.select(chat.show_sources, [state], [sources], api_visibility="private")
-        clear_btn.click(chat.clear, None, [chatbot, sources, state], api_visibility="private")
-        chatbot.clear(chat.clear, None, [chatbot, sources, state], api_visibility="private")
+        # -- the Ask tab
+        private = dict(api_visibility="private")
+        chat_in = [message, state, lang, date_from, date_to]
+        chat_events = dict(outputs=[message, chatbot, sources, state], concurrency_limit=CHAT_CONCURRENCY,
+                           concurrency_id="chat", show_progress="hidden", **private)
+        triggers = [message.submit(chat.respond, chat_in, **chat_events), ask_btn.click(chat.respond, chat_in, **chat_events)]
+        triggers += [b.click(chat.respond, [b, *chat_in[1:]], **chat_events) for b in example_btns]
+        for event in triggers:
+            event.then(chat.export, [state], [export_btn], show_progress="hidden", **private)
+        chatbot.select(chat.show_sources, [state], [sources], **private)
+        chatbot.like(chat.like, [state], [feedback_note, state], **private)
+        comment_btn.click(chat.comment, [comment, state], [feedback_note, comment], **private)
+        clear_btn.click(chat.clear, None, [chatbot, sources, state, export_btn], **private)
+        chatbot.clear(chat.clear, None, [chatbot, sources, state, export_btn], **private)
         gr.api(chat.chat, api_name="chat", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
 
+        # -- the Index tab; every change to the index redraws whatever shows it (view)
+        filters = [list_text, list_lang, list_from, list_to]
+        view = [notice, status, timer, table, picked, list_note, chart, chart_note, examples_label, *example_btns]
+        show = dict(fn=panel.view, inputs=filters, outputs=view, show_progress="hidden", **private)
         add_btn.click(panel.add_releases, [files, urls, password], [result, status, files], api_name="add_releases",
-                      concurrency_limit=1, concurrency_id="index-update", show_progress="full")
-        refresh_btn.click(panel.refresh_panel, None, [notice, status, timer], api_visibility="private")
-        timer.tick(panel.panel, None, [notice, status, timer], api_visibility="private", show_progress="hidden")
-        app.load(panel.panel, None, [notice, status, timer], api_visibility="private", show_progress="hidden")
+                      concurrency_limit=1, concurrency_id="index-update", show_progress="full").then(**show)
+        remove_btn.click(panel.remove_releases, [picked, password], [remove_result, picked], api_name="remove_releases",
+                         concurrency_limit=1, concurrency_id="index-update").then(**show)
+        refresh_btn.click(panel.refresh_view, filters, view, **private)
+        timer.tick(**show)
+        app.load(**show)
+        gr.on([list_text.submit, list_text.blur, list_lang.change, list_from.submit, list_from.blur, list_to.submit,
+               list_to.blur], panel.table, filters, [table, picked, list_note], show_progress="hidden", **private)
+        table.select(panel.pick_row, [picked], [picked], **private)
 
     app.index_keeper = keeper   # type: ignore[attr-defined]  (tests wait on the start-up build)
     app.add_policy = policy     # type: ignore[attr-defined]
