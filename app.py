@@ -111,9 +111,9 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
                             with gr.Row():
                                 date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="e.g. 2020-01-01", max_lines=1, elem_id="cq-from")
                                 date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="e.g. 2024-12-31", max_lines=1, elem_id="cq-to")
-                        with gr.Accordion("Rate the answers", open=False, elem_id="cq-feedback"):
-                            feedback_note = gr.Markdown("Use 👍 or 👎 under an answer; a comment goes with your last rating.",
-                                                        elem_id="cq-feedback-note")
+                        feedback_note = gr.Markdown("", elem_id="cq-feedback-note")
+                        with gr.Accordion("Comment on a rating", open=False, elem_id="cq-feedback"):
+                            gr.Markdown("Rate an answer with 👍 or 👎 under it; a comment goes with your last rating.")
                             with gr.Row():
                                 comment = gr.Textbox(show_label=False, placeholder="Optional comment on your last rating",
                                                      scale=5, max_lines=4, elem_id="cq-comment")
@@ -194,8 +194,11 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
         refresh_btn.click(panel.refresh_view, filters, view, **private)
         timer.tick(**show)
         app.load(**show)
-        gr.on([list_text.submit, list_text.blur, list_lang.change, list_from.submit, list_from.blur, list_to.submit,
-               list_to.blur], panel.table, filters, [table, picked, list_note], show_progress="hidden", **private)
+        for box in (list_text, list_from, list_to):
+            gr.on([box.submit, box.blur], panel.table, filters, [table, picked, list_note], show_progress="hidden",
+                  trigger_mode="always_last", **private)
+        list_lang.change(panel.table, filters, [table, picked, list_note], show_progress="hidden",
+                         trigger_mode="always_last", **private)
         table.select(panel.pick_row, [picked], [picked], **private)
 
     app.index_keeper = keeper   # type: ignore[attr-defined]  (tests wait on the start-up build)

@@ -38,7 +38,8 @@ UNDATED = release_text("Test fixture: Copper Teaspoon office", None, [
     "This text is a test fixture written for the app's tests; it is not a real NATO release.",
     "The Copper Teaspoon Office is an invented NATO office that keeps an imaginary register of teaspoons.",
 ])
-HOSTILE = release_text("Test fixture: hostile markup release 2098", "02 Feb. 2098", [
+HOSTILE_TITLE = "Test fixture: hostile <b>markup</b> <img src=x onerror=window.__xss=4> release 2098"
+HOSTILE = release_text(HOSTILE_TITLE, "02 Feb. 2098", [
     "This text is a test fixture for the app's escaping; it is not a real NATO release.",
     "Operation Velvet Teapot is an invented drill whose log shows <script>window.__xss=1</script> as plain text.\n"
     "Operation Velvet Teapot also records <img src=x onerror=\"window.__xss=2\"> and [click](javascript:window.__xss=3) as plain text.",
