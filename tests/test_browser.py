@@ -9,7 +9,6 @@ is added, without a reload. Screenshots are saved under the test's tmp dir.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,6 +193,19 @@ def test_ask_rate_export_add_list_remove_and_markup_stays_text(chromium, served,
     page.press("#cq-list-from input, #cq-list-from textarea", "Enter")
     page.locator("#cq-list-note").get_by_text("5 releases indexed").wait_for(timeout=TIMEOUT_MS)
     screenshot(page, tmp_path / "index-tab.png", "the Index tab")
+
+    # Sorted by a column (Gradio's column menu).
+    def dates() -> list[str]:
+        return [c.inner_text().strip() for c in releases.locator("[role=gridcell][data-col='1']").all()]
+    header = releases.locator("th").filter(has_text="Date").first
+    header.hover()
+    header.locator("button[aria-label='Open cell menu']").click(force=True)
+    page.get_by_text("Sort ascending").first.click()
+    deadline = time.monotonic() + 10
+    while [d for d in dates() if d] != sorted(d for d in dates() if d) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [d for d in dates() if d] == ["2097-03-15", "2098-02-02", "2098-06-12", "2099-01-01"]
+    page.keyboard.press("Escape")
 
     # 5. Select a release by clicking its row, then remove it.
     releases.get_by_text("Test fixture: Amber Kettle committee 2097").first.click()
