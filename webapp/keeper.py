@@ -40,6 +40,7 @@ class IndexKeeper:
         self.write_lock = threading.Lock()
         self.building = False
         self.build_note = ""
+        self._build_read = 0
         self.status: IndexStatus | None = None
         self.status_error: str | None = None
         self.status_error_kind: type[Exception] | None = None
@@ -100,7 +101,10 @@ class IndexKeeper:
         total = sum(len(list_release_files(Path(s))) if Path(s).is_dir() else 1 for s in sources if not is_url(s))
 
         def progress(read: int, _total: int | None, embedded: int) -> None:
-            self.build_note = f"{read}/{total or '?'} releases read, {embedded} chunks embedded"
+            note = f"{read}/{total or '?'} releases read, {embedded} chunks embedded"
+            if read != self._build_read and (read % 10 == 0 or read == total):
+                log.info("initial build: %s", note)
+            self._build_read, self.build_note = read, note
 
         with self.write_lock:
             log.info("the index is empty: building it from COMMUNIQUE_CORPUS (%s)", ", ".join(sources))
