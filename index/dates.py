@@ -1,7 +1,6 @@
 """ISO date bounds (YYYY, YYYY-MM or YYYY-MM-DD), the one parser for date filters.
 
-Used by the app's filters and the release list; `date_int` has the signature of
-`bot.search._date_int`, which can import it from here.
+Used by the bot's filters (bot.search), the app's filters and the release list.
 """
 from __future__ import annotations
 
