@@ -1,16 +1,29 @@
-"""`python -m bot "question"`: print the answer and its sources (for shells and scripts)."""
+"""`python -m bot "question"`: print the answer and its sources (for shells and scripts).
+
+`python -m bot feedback export [--json|--csv] [-o FILE]`: write out the app's answer ratings.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from dataclasses import asdict
-
-from . import answer
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Answer a question from the indexed NATO releases.")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["feedback"]:
+        return feedback_main(argv[1:])
+    return ask_main(argv)
+
+
+def ask_main(argv: list[str]) -> int:
+    """Answer one question."""
+    from . import answer
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Answer a question from the indexed NATO releases. "
+                                     "(`python -m bot feedback export` writes out the app's answer ratings.)")
     parser.add_argument("question")
     parser.add_argument("--lang", choices=["en", "fr"], help="only releases in this language")
     parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="only releases published on or after")
@@ -32,6 +45,32 @@ def main(argv: list[str] | None = None) -> int:
             print("    " + " ".join(c.text.split())[:400])
     if result.mode == "error":
         return 1
+    return 0
+
+
+def feedback_main(argv: list[str]) -> int:
+    """Export the ratings given in the app."""
+    from index.settings import get_settings
+
+    from .feedback import FeedbackStore, export
+
+    parser = argparse.ArgumentParser(prog="python -m bot feedback", description="The answer ratings given in the app.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cmd = commands.add_parser("export", help="write every rating (question, answer, citations, mode, time, comment)")
+    fmt = cmd.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="fmt", action="store_const", const="json", help="a JSON list (default)")
+    fmt.add_argument("--csv", dest="fmt", action="store_const", const="csv", help="CSV, citations as a JSON column")
+    cmd.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    args = parser.parse_args(argv)
+    store = FeedbackStore.for_settings(get_settings())
+    try:
+        text = export(store.rows(), args.fmt or "json")
+    finally:
+        store.close()
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

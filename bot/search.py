@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
+from index.dates import date_int
 from index.embed import EmbeddingStack, load_stack, stack_name
 from index.settings import Settings
 from index.store import open_collection, reading_store, visible_metadata
@@ -46,9 +47,9 @@ class Filters:
         if self.lang:
             clauses.append({"lang": self.lang})
         if self.date_from:
-            clauses.append({"date_int": {"$gte": _date_int(self.date_from)}})
+            clauses.append({"date_int": {"$gte": date_int(self.date_from)}})
         if self.date_to:
-            clauses.append({"date_int": {"$lte": _date_int(self.date_to, end=True)}})
+            clauses.append({"date_int": {"$lte": date_int(self.date_to, end=True)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -57,19 +58,11 @@ class Filters:
         if self.lang and meta.get("lang") != self.lang:
             return False
         day = meta.get("date_int")
-        if self.date_from and (day is None or day < _date_int(self.date_from)):
+        if self.date_from and (day is None or day < date_int(self.date_from)):
             return False
-        if self.date_to and (day is None or day > _date_int(self.date_to, end=True)):
+        if self.date_to and (day is None or day > date_int(self.date_to, end=True)):
             return False
         return True
-
-
-def _date_int(iso: str, end: bool = False) -> int:
-    parts = [p for p in str(iso).strip()[:10].split("-") if p]
-    if not parts or not all(p.isdigit() for p in parts):
-        raise ValueError(f"not an ISO date: {iso!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
-    year, month, day = int(parts[0]), int(parts[1]) if len(parts) > 1 else (12 if end else 1), int(parts[2]) if len(parts) > 2 else (31 if end else 1)
-    return year * 10000 + month * 100 + day
 
 
 @dataclass

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, description="Seconds before a URL or feed fetch gives up.")
     refresh_seconds: float = Field(2.0, description="How often a running bot checks the store for changes made by other processes.")
     chroma_timeout: float = Field(10.0, description="Seconds before a call to the Chroma server gives up.")
+    examples: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Example questions the app shows, separated by '|' (unset = built from the indexed releases).")
 
     @field_validator("corpus", mode="before")
     @classmethod
@@ -38,6 +39,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _split_examples(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split("|") if part.strip()]
+        return value
+
+    @property
+    def feedback_db_url(self) -> str:
+        """Where the app's answer ratings go: the records database in server mode, else a SQLite file under `home`."""
+        return self.records_url or f"sqlite:///{(self.home / 'feedback.sqlite').resolve()}"
 
     @property
     def chroma_path(self) -> Path:

@@ -22,10 +22,13 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from app import (EMPTY_INDEX_TEXT, AddPolicy, InputError, UploadRejected, build_app, launch, parse_filters,
-                 safe_upload_name, store_upload)
+from app import build_app, launch
 from bot.citations import Answer, Citation
-from bot.present import answer_dict, answer_markdown, answer_plain_text, citations_html, escape_html, escape_markdown
+from webapp.admin import AddPolicy
+from webapp.handlers import InputError, parse_filters
+from webapp.keeper import EMPTY_INDEX_TEXT
+from webapp.present import answer_dict, answer_markdown, answer_plain_text, citations_html, escape_html, escape_markdown
+from webapp.uploads import UploadRejected, safe_upload_name, store_upload
 from helpers.cli import PROJECT_ROOT, cli_env
 from helpers.indexing import make_settings
 from helpers.webserver import free_port
@@ -320,7 +323,7 @@ def test_parse_filters() -> None:
         parse_filters("German", "", "")
 
 
-# --------------------------------------------------------------------------- bot.present (unit)
+# --------------------------------------------------------------------------- webapp.present (unit)
 
 HOSTILE = ('Notes: <script>window.__xss=1</script> <img src=x onerror="window.__xss=2"> '
            '[click](javascript:window.__xss=3) <https://evil.example> www.evil.example $$x$$ `code` **bold**')
@@ -393,3 +396,39 @@ def test_answer_dict_and_text_for_scripts() -> None:
     assert data["citations"][0]["quoted"] == [HOSTILE[7:40]]
     assert answer_plain_text(answer) == ("It is a drill. [1]\n\nSources:\n[1] Title <img src=x onerror=\"alert(1)\"> "
                                          "(2024-01-02, en) — https://www.nato.int/a.htm")
+
+
+# --------------------------------------------------------------------------- release list and removal (fictional releases)
+
+
+def test_added_releases_are_listed_and_removed_through_the_api(tmp_path: Path) -> None:
+    from helpers.releases import write_releases
+    from webapp.handlers import IndexHandlers
+
+    paths = write_releases(tmp_path / "new", ["2099-01-01-en-quartz-lantern.txt", "2098-06-12-fr-lanterne-violette.txt"])
+    settings = make_settings(tmp_path / "home").model_copy(update={"corpus": []})
+    with serving(settings) as (url, app):
+        client, keeper = Client(url, verbose=False), app.index_keeper
+        view = IndexHandlers(keeper, app.add_policy).view
+        assert keeper.notice() == EMPTY_INDEX_TEXT and view()[0].visible is True
+
+        result, _, _ = client.predict([handle_file(str(p)) for p in paths], "", "", api_name="/add_releases")
+        assert result.splitlines()[0] == "added 2, updated 0, unchanged 0, removed 0, failed 0"
+        assert keeper.notice() == "", "the notice goes with the first release"
+        notice, _, _, table, _, note, chart, *_ = view()
+        assert notice.visible is False
+        assert sorted(table["Title"]) == ["Fixture de test : réunion fictive sur les lanternes 2098",
+                                          "Test fixture: NATO widget exercise 2099"]
+        assert set(table["Source"]) == {"uploads/2099-01-01-en-quartz-lantern.txt", "uploads/2098-06-12-fr-lanterne-violette.txt"}
+        assert note == "2 releases indexed." and list(chart.itertuples(index=False, name=None)) == [("2098", "English", 0), ("2098", "French", 1), ("2099", "English", 1), ("2099", "French", 0)]
+
+        quartz = next(r for r in keeper.releases if "widget" in r.title)
+        removed, _ = client.predict([quartz.source], "", api_name="/remove_releases")
+        assert removed == "added 0, updated 0, unchanged 0, removed 1, failed 0"
+        assert [r.title for r in keeper.releases] == ["Fixture de test : réunion fictive sur les lanternes 2098"]
+        assert not client.predict("What is Exercise Quartz Lantern?", api_name="/chat")["found"]
+
+    with serving(settings.model_copy(update={"admin_password": "s3cret"}), host="0.0.0.0") as (url, app):
+        refused, _ = Client(url, verbose=False).predict([app.index_keeper.releases[0].source], "wrong",
+                                                          api_name="/remove_releases")
+        assert refused == "Wrong admin password: no release was removed." and len(app.index_keeper.releases) == 1

@@ -81,7 +81,7 @@ class AppProcess:
         return Client(self.url, verbose=False)
 
     def chat(self, question: str, client: Any = None, *, timeout: float = CHAT_TIMEOUT, **filters: str) -> dict:
-        """The /chat answer (bot.present.answer_dict); TimeoutError if it takes longer than `timeout`."""
+        """The /chat answer (webapp.present.answer_dict); TimeoutError if it takes longer than `timeout`."""
         return (client or self.client).submit(question, api_name="/chat", **filters).result(timeout=timeout)
 
     def describe(self) -> str:

@@ -21,7 +21,8 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
-from .citations import Answer, Citation
+from bot.citations import Answer, Citation
+from index.status import IndexStatus
 
 LANG_NAMES = {"en": "English", "fr": "French"}
 
@@ -124,24 +125,41 @@ def _short_url(url: str) -> str:
 SOURCES_PLACEHOLDER = '<p class="cq-empty">The passages an answer cites appear here, with the quoted sentences highlighted.</p>'
 
 
-def citation_html(citation: Citation) -> str:
-    link = source_link(citation)
+def group_citations(citations: Sequence[Citation]) -> list[list[Citation]]:
+    """Citations grouped by release (its source), groups in order of first citation, passages by [n]."""
+    groups: dict[str, list[Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.source or c.chunk_id, []).append(c)
+    return [sorted(group, key=lambda c: c.n) for group in groups.values()]
+
+
+def release_html(group: Sequence[Citation]) -> str:
+    """One cited release: title, date, language and link or file name once, then each passage with its [n]."""
+    first = group[0]
+    link = source_link(first)
     where = (_link_html(link, _short_url(link)) if link
-             else f'<span class="cq-file" title="release file">{escape_html(source_name(citation))}</span>')
-    meta = " · ".join([escape_html(citation.date or "undated"), escape_html(lang_name(citation.lang)), where])
-    return (f'<article class="cq-source" data-n="{citation.n}">'
-            f'<div class="cq-head"><span class="cq-n">[{citation.n}]</span> '
-            f'<span class="cq-title">{escape_html(citation.title or source_name(citation))}</span></div>'
-            f'<div class="cq-meta">{meta}</div>'
-            f'<blockquote class="cq-passage">{highlight_html(citation.text, citation.quotes)}</blockquote>'
-            f'</article>')
+             else f'<span class="cq-file" title="release file">{escape_html(source_name(first))}</span>')
+    meta = " · ".join([escape_html(first.date or "undated"), escape_html(lang_name(first.lang)), where])
+    numbers = "".join(f"[{c.n}]" for c in group)
+    passages = "".join(f'<div class="cq-item" data-n="{c.n}"><span class="cq-n">[{c.n}]</span>'
+                       f'<blockquote class="cq-passage">{highlight_html(c.text, c.quotes)}</blockquote></div>'
+                       for c in group)
+    return (f'<article class="cq-source" data-n="{" ".join(str(c.n) for c in group)}">'
+            f'<div class="cq-head"><span class="cq-n">{numbers}</span> '
+            f'<span class="cq-title">{escape_html(first.title or source_name(first))}</span></div>'
+            f'<div class="cq-meta">{meta}</div>{passages}</article>')
+
+
+def citation_html(citation: Citation) -> str:
+    """One cited passage as a release entry of its own."""
+    return release_html([citation])
 
 
 def citations_html(citations: Sequence[Citation], note: str | None = None) -> str:
-    """Every cited passage: [n], title, date, language, link or file name, passage with the quote highlighted."""
+    """The cited releases, each once (title, date, language, link or file name), with its numbered passages."""
     if not citations:
         return f'<p class="cq-empty">{escape_html(note)}</p>' if note else SOURCES_PLACEHOLDER
-    return '<div class="cq-sources">' + "".join(citation_html(c) for c in citations) + "</div>"
+    return '<div class="cq-sources">' + "".join(release_html(g) for g in group_citations(citations)) + "</div>"
 
 
 SOURCES_CSS = """
@@ -151,7 +169,9 @@ SOURCES_CSS = """
 .cq-n { color: var(--color-accent); margin-right: 4px; }
 .cq-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; overflow-wrap: anywhere; }
 .cq-file { font-family: var(--font-mono); font-size: 0.95em; }
-.cq-passage { margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent); white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto; }
+.cq-item { display: flex; gap: 6px; align-items: flex-start; margin-top: 6px; }
+.cq-item > .cq-n { flex: none; font-weight: 600; }
+.cq-passage { flex: 1; margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent); white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto; }
 .cq-quote { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
 .cq-empty { color: var(--body-text-color-subdued); font-style: italic; }
 """
@@ -161,14 +181,16 @@ SOURCES_CSS = """
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer for a Markdown chat bubble: the text, then a short list of the cited releases."""
+    """The answer for a Markdown chat bubble: the text, then the cited releases, each once with its [n] numbers."""
     parts = [escape_markdown(answer.text)]
     if answer.citations:
         lines = []
-        for c in answer.citations:
+        for group in group_citations(answer.citations):
+            c = group[0]
             link = source_link(c)
             where = _link_html(link, _short_url(link), escape_markdown) if link else f"<code>{escape_markdown(source_name(c))}</code>"
-            lines.append(f"&#91;{c.n}&#93; {escape_markdown(c.title or source_name(c))} — "
+            numbers = "".join(f"&#91;{g.n}&#93;" for g in group)
+            lines.append(f"{numbers} {escape_markdown(c.title or source_name(c))} — "
                          f"{escape_markdown(c.date or 'undated')} · {escape_markdown(lang_name(c.lang))} · {where}")
         parts.append("<small><b>Sources</b><br>" + "<br>".join(lines) + "</small>")
     return "\n\n".join(parts)
@@ -216,3 +238,52 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "citations": [citation_dict(c) for c in answer.citations],
         "text": answer_plain_text(answer),
     }
+
+
+# --------------------------------------------------------------------------- the index panel (Markdown)
+
+
+def status_markdown(status: IndexStatus | None, error: str | None = None) -> str:
+    """What the index holds, as a Markdown list (every value escaped)."""
+    esc = escape_markdown
+    if status is None:
+        return f"**Index:** {esc(error or 'unknown')}"
+    langs = ", ".join(f"{lang_name(k)} {n}" for k, n in sorted(status.languages.items())) or "none"
+    span = f"{status.first_date} to {status.last_date}" if status.first_date else "no dated releases"
+    rows = [("Releases", status.releases), ("Chunks", status.chunks), ("Languages", langs), ("Dates", span),
+            ("Last update", status.updated_at or "never"), ("Embeddings", status.embeddings), ("Location", status.where)]
+    return "\n".join(f"- **{k}:** {esc(v)}" for k, v in rows)
+
+
+# --------------------------------------------------------------------------- the conversation as a Markdown file
+
+
+def _quote_block(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in text.strip().splitlines()) or ">"
+
+
+def conversation_markdown(turns: Sequence[dict[str, Any]], title: str = "NATO communiqués — conversation") -> str:
+    """The questions and answers (answer_dict of each), every answer followed by its sources grouped by release:
+    title, date, language, link or file, and the quoted passage (the quoted sentences, else the whole passage)."""
+    out = [f"# {title}", ""]
+    for i, turn in enumerate(turns, 1):
+        data = turn["answer"]
+        out += [f"## {i}. {' '.join(str(turn['question']).split())}", "", data["answer"].strip(), ""]
+        citations = data.get("citations") or []
+        if not citations:
+            out += [f"_No source cited ({data.get('mode')})._", ""]
+            continue
+        out += ["**Sources**", ""]
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for c in citations:
+            groups.setdefault(str(c.get("url") or c.get("source")), []).append(c)
+        for group in groups.values():
+            c = group[0]
+            numbers = "".join(f"[{g['n']}]" for g in group)
+            where = c.get("url") or f"file {c.get('source')}"
+            out += [f"- {numbers} {c.get('title') or c.get('source')} — {c.get('date') or 'undated'}, "
+                    f"{lang_name(c.get('lang'))} — {where}", ""]
+            for g in group:
+                quoted = " … ".join(q.strip() for q in g.get("quoted") or []) or str(g.get("passage", ""))
+                out += [f"  [{g['n']}]", "", "\n".join("  " + line for line in _quote_block(quoted).splitlines()), ""]
+    return "\n".join(out).rstrip() + "\n"
