@@ -98,7 +98,7 @@ class Bot:
                 if rewritten:                # else keep the follow-up with its earlier questions folded in
                     query = prepare(rewritten, None)
             ranking = searcher.rank(query, k=PASSAGES_READ, filters=filters or Filters())
-            scored = self.score(query, ranking)
+            scored = self.score(query, ranking, filters)
             given = givable(scored, query.said, self.model)
             if should_abstain(given, self.model):
                 text = ABSTAIN_TEXT.get(query.lang, ABSTAIN_TEXT["en"])
@@ -120,13 +120,13 @@ class Bot:
             yield str(exc)
             yield Answer(question=question, text=str(exc), found=False, lang=query.lang, mode="error", error=str(exc))
 
-    def score(self, query: Query, ranking: Ranking) -> list[Scored]:
+    def score(self, query: Query, ranking: Ranking, filters: Filters | None = None) -> list[Scored]:
         """Candidate sentences of the top passages, most probable answer first."""
         searcher = self.searcher
         snapshot = searcher.cache.current()
         assert self._vectors is not None
         candidates = candidate_sentences(query, ranking, self._vectors, snapshot, passages=PASSAGES_READ,
-                                         missing=bool(missing_terms(query, snapshot)))
+                                         missing=bool(missing_terms(query, snapshot, filters)))
         return score(candidates, self.model)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .answer_model import AnswerModel
 from .extractive import Scored
 from .query import Query
+from .search import Filters
 from .snapshot import Snapshot
 
 ABSTAIN_TEXT = {
@@ -20,9 +21,17 @@ ABSTAIN_TEXT = {
 }
 
 
-def missing_terms(query: Query, snapshot: Snapshot) -> list[str]:
-    """Named terms found in no release text or title; years later than every release and not mentioned."""
-    haystack = snapshot.lowered_text()
+def missing_terms(query: Query, snapshot: Snapshot, filters: Filters | None = None) -> list[str]:
+    """Named terms found in no release text or title; years later than every release and not mentioned.
+
+    With filters (the app's language or date range), only the releases they admit count: "What is PAF-N?"
+    asked of the English releases names something none of them mentions.
+    """
+    if filters is not None and filters.active:
+        haystack = "\n".join(f"{m.get('title', '')}\n{t}" for m, t in zip(snapshot.metadatas, snapshot.texts)
+                              if filters.admits(m)).lower()
+    else:
+        haystack = snapshot.lowered_text()
     latest = max((int(y) for y in snapshot.years()), default=0)
     missing = []
     for term in query.terms:

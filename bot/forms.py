@@ -142,12 +142,18 @@ def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
 
 def persons(sentence: str) -> list[str]:
     """Names after a title or honorific, then capitalised runs that are not institution words."""
-    found = [m.group(0)[0].upper() + m.group(0)[1:] for m in _PERSON_TITLED.finditer(sentence)]   # "Général Cavoli"
+    found = []
+    for match in _PERSON_TITLED.finditer(sentence):
+        name = re.sub(r"[’']s$", "", match.group("name"))
+        if not any(w.lower().strip(".") in _NOT_NAME_WORDS or w.endswith(("'s", "’s")) for w in name.split()):
+            title = match.group(0)[: match.start("name") - match.start()]
+            found.append(f"{title[0].upper()}{title[1:]}{name}")   # "Général Cavoli"
     for match in _CAPITALISED_RUN.finditer(sentence):
-        words = match.group(0).lower().replace("’", "'").split()
-        if not any(w.strip(".") in _NOT_NAME_WORDS or w.endswith("'s") for w in words) and not _country(match.group(0)):
-            if not any(match.group(0) in f or f in match.group(0) for f in found):
-                found.append(match.group(0))
+        run = re.sub(r"[’']s$", "", match.group(0))
+        words = run.lower().replace("’", "'").split()
+        if len(words) > 1 and not any(w.strip(".") in _NOT_NAME_WORDS or w.endswith("'s") for w in words) and not _country(run):
+            if not any(run in f or f in run for f in found):
+                found.append(run)
     return found
 
 

@@ -42,6 +42,10 @@ class Filters:
     date_from: str | None = None   # ISO dates, inclusive
     date_to: str | None = None
 
+    @property
+    def active(self) -> bool:
+        return bool(self.lang or self.date_from or self.date_to)
+
     def where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
         if self.lang:
@@ -153,7 +157,7 @@ class Searcher:
 
 def _top(scores: np.ndarray, snapshot: Snapshot, filters: Filters) -> list[int]:
     """Positions of the best-scoring chunks the filters admit (score > 0), best first."""
-    if filters.lang or filters.date_from or filters.date_to:
+    if filters.active:
         scores = np.where([filters.admits(m) for m in snapshot.metadatas], scores, -np.inf)
     return [int(i) for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
 

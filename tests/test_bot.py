@@ -115,7 +115,7 @@ def test_a_french_question_finds_an_english_release_and_answers_in_french(built_
                     "en janvier 2018 ?", settings=built_index)
     assert result.found and result.lang == "fr"
     assert _name(result.citations[0].source) == "2018-01-08-en-wps-special-representative-takes-office.txt"
-    assert "Clare Hutchinson" in result.text and "communiqué en anglais" in result.text
+    assert "Hutchinson" in result.text and "communiqué en anglais" in result.text
 
 
 @pytest.mark.e2e
