@@ -221,6 +221,7 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 2}
 
 
+@lru_cache(maxsize=65536)   # the same words recur in every candidate sentence
 def stem(word: str) -> str:
     """A crude shared stem for English and French ("meetings" ~ "meeting", "réunions" ~ "reunion")."""
     word = unicodedata.normalize("NFKD", word.lower()).encode("ascii", "ignore").decode()
