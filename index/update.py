@@ -62,8 +62,10 @@ def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, p
     if prune:
         folders = [Path(s).resolve() for s in sources if not is_url(s) and Path(s).is_dir()]
         present = {str(p.resolve()) for folder in folders for p in list_release_files(folder)}
+        unread = [f.source for f in summary.failures if os.path.isabs(f.source)]   # kept: not known to be gone
         gone = [s for s in indexed_sources(record_manager(settings))
-                if any(_is_under(s, folder) for folder in folders) and s not in present]
+                if any(_is_under(s, folder) for folder in folders) and s not in present
+                and not any(s == u or _is_under(s, Path(u)) for u in unread)]
         summary.removed += remove(gone, settings).removed
     return summary
 

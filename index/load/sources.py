@@ -37,8 +37,26 @@ def list_release_files(folder: Path) -> list[Path]:
     Hidden files and folders and housekeeping files (README, SOURCES, ...) are
     skipped: a corpus folder often documents itself, and those notes are not releases.
     """
+    return walk_release_files(folder)[0]
+
+
+def walk_release_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(release files, folders that could not be listed) under ``folder``.
+
+    An unreadable folder must be reported, never taken for an empty one: what the
+    index holds from under it would otherwise be dropped as gone.
+    """
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+    unreadable: list[Path] = []
+
+    def not_listed(error: OSError) -> None:
+        unreadable.append(Path(error.filename or folder))
+
+    for root, dirs, files in os.walk(folder, onerror=not_listed):
+        if not os.access(root, os.R_OK | os.X_OK):   # listed names but no access to the entries
+            unreadable.append(Path(root))
+            dirs[:] = []
+            continue
         dirs[:] = [name for name in dirs if not name.startswith(".")]
         for name in files:
             path = Path(root) / name
@@ -49,7 +67,7 @@ def list_release_files(folder: Path) -> list[Path]:
                 and path.is_file()
             ):
                 found.append(path)
-    return sorted(found)
+    return sorted(found), sorted(set(unreadable))
 
 
 def read_sources(
@@ -94,8 +112,10 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
         return
     path = Path(source).expanduser().resolve()
     if path.is_dir():
-        files = list_release_files(path)
-        if not files:
+        files, unreadable = walk_release_files(path)
+        for folder in unreadable:
+            yield _failure(str(folder), "permission denied")
+        if not files and not unreadable:
             yield Failure(str(path), f"no release files in folder (looked for {', '.join(SUPPORTED_SUFFIXES)})")
         for file in files:
             yield _attempt(str(file.resolve()), lambda file=file: load_file(file, max_bytes=max_bytes))
@@ -145,6 +165,8 @@ def load_file(path: Path, *, max_bytes: int) -> Release:
     _check_file(path, max_bytes)
     try:
         data = path.read_bytes()
+    except PermissionError:
+        raise SourceError("permission denied") from None
     except OSError as exc:
         raise SourceError(f"cannot read file ({_os_reason(exc)})") from None
     kind = _KIND_BY_SUFFIX[path.suffix.lower()]
@@ -157,6 +179,8 @@ def _check_file(path: Path, max_bytes: int) -> None:
         info = path.stat()
     except FileNotFoundError:
         raise SourceError("no such file or directory") from None
+    except PermissionError:
+        raise SourceError("permission denied") from None
     except OSError as exc:
         raise SourceError(f"cannot read file ({_os_reason(exc)})") from None
     if path.is_dir():
