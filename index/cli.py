@@ -84,6 +84,8 @@ def _progress_bar(sources: list[str]) -> tqdm:
 
 
 def _report(summary: Summary) -> int:
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for failure in summary.failures:
         print(str(failure), file=sys.stderr)
     print(summary.line())

@@ -19,6 +19,7 @@ from langchain_core.indexing import index as langchain_index
 from .chunk import chunk_release
 from .embed import load_stack, stack_name
 from .load import is_url, list_release_files, read_sources
+from .records import check_records, sources_of, write_stamp
 from .release import Failure
 from .settings import Settings
 from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
@@ -36,6 +37,7 @@ class Summary:
     removed: int = 0
     failures: list[Failure] = field(default_factory=list)
     chunks_embedded: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
@@ -96,8 +98,9 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
     progress = progress or (lambda event, n: None)
     store = _store(settings, on_embedded=lambda n: progress("embedded", n))
     manager = record_manager(settings)
-    before = indexed_sources(manager)
     summary = Summary()
+    _trust_only_what_chroma_holds(store, manager, summary)
+    before = indexed_sources(manager)
     seen: list[str] = []
     already_indexed: list[str] = []   # feed items not fetched again
 
@@ -139,6 +142,17 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
     summary.removed = len((store.deleted_sources - current) - store.written_sources - set(already_indexed))
     summary.chunks_embedded = store.embedded_count
     return summary
+
+
+def _trust_only_what_chroma_holds(store: ChunkStore, manager: object, summary: Summary) -> None:
+    """Forget records of chunks Chroma does not hold, so that this run embeds them again (see index.records)."""
+    check = check_records(store.collection, manager)
+    if not check.ok:
+        lost = sources_of(manager, check.missing)
+        manager.delete_keys(sorted(check.missing))   # type: ignore[attr-defined]
+        summary.warnings.append(f"the record manager listed {len(check.missing)} chunks of {len(lost)} releases that Chroma "
+                                f"does not hold (data lost, swapped or restored apart): they are indexed again when among the sources")
+    write_stamp(manager, store.collection)
 
 
 def _store(settings: Settings, on_embedded: Callable[[int], None] | None = None) -> ChunkStore:

@@ -70,3 +70,39 @@ def test_unreadable_folder_or_file_is_a_failure_and_keeps_what_it_held(shared_tm
         assert result.failures == [f"failed {folder / 'top.txt'}: permission denied"], result.stderr
         assert "removed 0" in result.summary
     assert _releases(run_cli_unprivileged(["status"], settings).stdout) == 3
+
+
+# --------------------------------------------------------------------------- 2. records trusted over Chroma
+
+
+def test_records_that_chroma_does_not_hold_are_detected_and_embedded_again(tmp_path: Path, run_cli) -> None:
+    folder_a, folder_b = tmp_path / "a", tmp_path / "b"
+    write_release(folder_a / "one.txt", 11)
+    write_release(folder_a / "two.txt", 12)
+    write_release(folder_b / "three.txt", 13)
+    home_a, home_b = make_settings(tmp_path / "home-a"), make_settings(tmp_path / "home-b")
+    assert run_cli(["build", folder_a], home_a).returncode == 0
+    assert run_cli(["build", folder_b], home_b).returncode == 0
+    ok = run_cli(["status"], home_a)
+    assert "records:    in step with Chroma" in ok.stdout, ok.stdout
+
+    # a mismatched restore: home A's records beside home B's Chroma
+    shutil.rmtree(home_a.chroma_path)
+    shutil.copytree(home_b.chroma_path, home_a.chroma_path)
+    status = run_cli(["status"], home_a)
+    assert status.returncode == 0, status.stderr
+    assert "records:    OUT OF STEP" in status.stdout and "python -m index update" in status.stdout, status.stdout
+
+    result = run_cli(["update", folder_a], home_a)
+    assert result.returncode == 0, result.stderr
+    assert result.summary == "added 2, updated 0, unchanged 0, removed 0, failed 0", result.stdout
+    assert any(line.startswith("warning: the record manager listed") for line in result.stderr.splitlines()), result.stderr
+    after = run_cli(["status"], home_a)
+    assert "records:    in step with Chroma" in after.stdout and _releases(after.stdout) == 3, after.stdout
+
+    # Chroma's data lost altogether: build re-embeds instead of reporting "unchanged"
+    shutil.rmtree(home_a.chroma_path)
+    rebuilt = run_cli(["build", folder_a], home_a)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.summary == "added 2, updated 0, unchanged 0, removed 0, failed 0", rebuilt.stdout
+    assert _releases(run_cli(["status"], home_a).stdout) == 2
