@@ -78,15 +78,52 @@ def _connect_server(settings: Settings) -> Any:
     url = urlparse(settings.chroma_url or "")
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL")
-    port = url.port or (443 if url.scheme == "https" else 8000)
     try:
+        port = url.port or (443 if url.scheme == "https" else 8000)
+    except ValueError:   # a port that is not a number, or out of range
+        raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} has an invalid port: "
+                         f"use http://host:PORT with PORT a number from 1 to 65535") from None
+    try:
+        _bound_server_calls(settings.chroma_timeout)
         client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
                                      settings=_chroma_settings(settings))
         _set_request_timeout(client, settings.chroma_timeout)
         client.heartbeat()
     except Exception as exc:
-        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {_one_line(exc)}") from exc
+        timed_out = isinstance(exc, httpx.TimeoutException) or "timed out" in str(exc).lower()   # chromadb re-raises it as ValueError
+        reason = "no answer within COMMUNIQUE_CHROMA_TIMEOUT" if timed_out else _one_line(exc)
+        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {reason} "
+                         f"({settings.chroma_timeout:g} s); check that it is running and answering") from exc
     return client
+
+
+class _HttpxWithDeadline:
+    """httpx as chromadb's HTTP client module sees it: every session it opens gets a deadline.
+
+    chromadb.HttpClient() asks the server who the user is (and opens an admin client) before
+    it returns, on sessions created with `timeout=None`: a server that accepts and never
+    answers would hang it forever, before any timeout could be set on the client.
+    """
+
+    seconds = 10.0   # set from COMMUNIQUE_CHROMA_TIMEOUT before each connection (under _client_lock)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(httpx, name)
+
+    def Client(self, *args: Any, **kwargs: Any) -> httpx.Client:  # noqa: N802 (httpx's name)
+        kwargs["timeout"] = httpx.Timeout(self.seconds)
+        return httpx.Client(*args, **kwargs)
+
+
+_httpx_with_deadline = _HttpxWithDeadline()
+
+
+def _bound_server_calls(seconds: float) -> None:
+    """Make the sessions chromadb opens from now on time out after `seconds` (from their first request)."""
+    import chromadb.api.fastapi as chroma_fastapi
+
+    _httpx_with_deadline.seconds = seconds
+    chroma_fastapi.httpx = _httpx_with_deadline   # type: ignore[assignment]
 
 
 def _set_request_timeout(client: Any, seconds: float) -> None:

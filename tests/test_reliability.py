@@ -5,6 +5,7 @@ Releases are small fictional texts written by the tests (helpers.fiction).
 from __future__ import annotations
 
 import os
+import time
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -106,3 +107,57 @@ def test_records_that_chroma_does_not_hold_are_detected_and_embedded_again(tmp_p
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert rebuilt.summary == "added 2, updated 0, unchanged 0, removed 0, failed 0", rebuilt.stdout
     assert _releases(run_cli(["status"], home_a).stdout) == 2
+
+
+# --------------------------------------------------------------------------- 4. a stalled Chroma server
+
+
+def test_a_chroma_server_that_never_answers_gives_one_error_line_in_time(tmp_path: Path, run_cli) -> None:
+    from helpers.cli import cli_env
+    from helpers.stall import stalling_server
+
+    release = write_release(tmp_path / "r" / "one.txt", 21)
+    with stalling_server() as server:
+        env = cli_env(make_settings(tmp_path / "home", chroma_url=server.url), COMMUNIQUE_CHROMA_TIMEOUT="2")
+        for command in (["status"], ["update", release]):
+            started = time.monotonic()
+            result = run_cli(command, env, timeout=60)
+            assert time.monotonic() - started < 40, command
+            assert result.returncode == 1, (command, result.stderr)
+            assert result.errors == [f"error: cannot reach the Chroma server at {server.url}: no answer within "
+                                     f"COMMUNIQUE_CHROMA_TIMEOUT (2 s); check that it is running and answering"], result.stderr
+            assert "Traceback" not in result.stderr
+
+
+@pytest.mark.server
+def test_concurrent_questions_fail_fast_together_when_the_server_stalls(chroma_server: str, tmp_path: Path) -> None:
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlparse
+
+    from bot import answer
+    from bot.search import forget_searchers
+    from helpers.stall import stalling_server
+    from index.store import release_clients
+    from index.update import build
+
+    target = urlparse(chroma_server)
+    write_release(tmp_path / "r" / "one.txt", 22)
+    write_release(tmp_path / "r" / "two.txt", 23)
+    with stalling_server((target.hostname, target.port)) as proxy:
+        settings = make_settings(tmp_path / "home", chroma_url=proxy.url, collection=f"stall-{uuid.uuid4().hex[:8]}")
+        settings = settings.model_copy(update={"chroma_timeout": 2.0, "refresh_seconds": 0.0})
+        try:
+            assert not build([str(tmp_path / "r")], settings).failures
+            assert answer("What did the Walrus Council agree on?", settings=settings).mode != "error"
+            proxy.stalled.set()
+            started = time.monotonic()
+            with ThreadPoolExecutor(4) as pool:
+                done = list(pool.map(lambda _: (answer("Where did the Walrus Council meet?", settings=settings),
+                                                time.monotonic() - started), range(4)))
+            for result, elapsed in done:
+                assert result.mode == "error" and result.text.startswith("The index is unavailable right now"), result.text
+                assert elapsed < 5, [e for _, e in done]   # one deadline (2 s) for all, not 2 / 4 / 6 / 8 s
+        finally:
+            forget_searchers()
+            release_clients()
