@@ -112,7 +112,7 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
 
     def documents() -> Iterator[Document]:
         items = read_sources(sources, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             timeout=settings.fetch_timeout, is_known=is_known)
+                             timeout=settings.fetch_timeout, is_known=is_known, feed_budget=settings.feed_budget)
         for item in items:
             progress("release", 1)
             if isinstance(item, Failure):

@@ -161,3 +161,38 @@ def test_concurrent_questions_fail_fast_together_when_the_server_stalls(chroma_s
         finally:
             forget_searchers()
             release_clients()
+
+
+# --------------------------------------------------------------------------- 5. fetch deadlines
+
+
+def test_a_url_has_one_deadline_from_connect_to_last_byte() -> None:
+    from helpers.stall import trickling_server
+    from index.load import read_sources
+    from index.release import Failure
+
+    with trickling_server(every=0.3) as url:
+        started = time.monotonic()
+        results = list(read_sources([f"{url}/release.html"], timeout=2.0))
+        elapsed = time.monotonic() - started
+    assert elapsed < 6, elapsed
+    assert [str(r) for r in results] == [f"failed {url}/release.html: timed out after 2 s"]
+    assert isinstance(results[0], Failure)
+
+
+def test_a_feed_gets_one_budget_and_says_when_it_is_spent() -> None:
+    from helpers.stall import stalling_server
+    from helpers.webserver import serve
+    from index.load import read_sources
+
+    with stalling_server() as stalled:
+        items = "".join(f"<item><title>Item {i}</title><link>{stalled.url}/item-{i}.html</link></item>" for i in range(6))
+        feed = f"<?xml version='1.0'?><rss version='2.0'><channel><title>Walrus news</title>{items}</channel></rss>".encode()
+        with serve({"/feed.xml": (200, "application/rss+xml", feed)}) as base:
+            started = time.monotonic()
+            lines = [str(r) for r in read_sources([f"{base}/feed.xml"], timeout=1.0, feed_budget=2.5)]
+            elapsed = time.monotonic() - started
+    assert elapsed < 6, elapsed
+    assert lines[-1].startswith(f"failed {base}/feed.xml: feed budget of 2.5 s spent after ")
+    assert lines[-1].endswith("of 6 new items (COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest")
+    assert 2 <= len(lines) - 1 <= 4 and all("timed out" in line for line in lines[:-1]), lines

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 import re
-import time
+import socket
+import threading
 from dataclasses import dataclass
 from datetime import date as Date
 from typing import NamedTuple
@@ -41,12 +42,71 @@ class Response:
     body: bytes
 
 
-def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int) -> Response:
-    """GET ``url`` with a size cap and an overall deadline, mapping every error to a reason."""
-    host = urlsplit(url).netloc
-    deadline = time.monotonic() + timeout
+class _Deadline:
+    """Cuts the connections of one fetch when its time is up, whatever phase they are in.
+
+    httpx's timeouts are per read: a server trickling one header byte every few seconds
+    never trips them. This shuts the sockets down from a timer thread instead, so the
+    deadline runs from connect to the last byte (redirect hops included).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpcore's trace hook: remember every socket this fetch connects."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with self._lock:
+                    self._sockets.append(sock)
+                    if self.expired:
+                        _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
     try:
-        with client.stream("GET", url) as response:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int) -> Response:
+    """GET ``url`` with a size cap and one overall deadline (connect to last byte), mapping every error to a reason."""
+    with _Deadline(timeout) as deadline:
+        try:
+            return _fetch(client, url, timeout=timeout, max_bytes=max_bytes, deadline=deadline)
+        except SourceError:
+            if deadline.expired:
+                raise SourceError(f"timed out after {timeout:g} s") from None
+            raise
+
+
+def _fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, deadline: _Deadline) -> Response:
+    host = urlsplit(url).netloc
+    # A fresh connection per fetch ("Connection: close"), so that the deadline sees its socket.
+    request = dict(headers={"Connection": "close"}, extensions={"trace": deadline.trace})
+    try:
+        with client.stream("GET", url, **request) as response:
             if response.status_code >= 400:
                 phrase = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
                 raise SourceError(f"HTTP {response.status_code} {phrase}".strip())
@@ -58,7 +118,7 @@ def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int) -> 
                 size += len(chunk)
                 if size > max_bytes:
                     raise SourceError(f"response too large (more than {limit_mb(max_bytes)} MB)")
-                if time.monotonic() > deadline:
+                if deadline.expired:
                     raise SourceError(f"timed out after {timeout:g} s")
                 chunks.append(chunk)
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

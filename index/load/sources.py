@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -76,12 +77,14 @@ def read_sources(
     max_bytes: int = 20_000_000,
     timeout: float = 20.0,
     is_known: Callable[[str], bool] = lambda source: False,
+    feed_budget: float = 300.0,
 ) -> Iterator[Release | Failure]:
     """Yield one Release per release and one Failure per unreadable source, never raising.
 
     ``sources`` are what a user typed: files, folders, release page URLs or feed
     URLs. Feed items for which ``is_known(link)`` is true are skipped without
-    being fetched, so re-reading a feed only downloads what is new.
+    being fetched, so re-reading a feed only downloads what is new. The new items of
+    one feed get ``feed_budget`` seconds altogether (each item still ``timeout``).
     """
     seen: set[str] = set()
     with ExitStack() as stack:
@@ -92,7 +95,8 @@ def read_sources(
                 if client is None:
                     client = stack.enter_context(httpx.Client(follow_redirects=True, timeout=timeout,
                                                               headers={"User-Agent": USER_AGENT}))
-                results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known)
+                results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known,
+                                    feed_budget=feed_budget)
             else:
                 results = _read_path(source, max_bytes=max_bytes)
             for result in results:
@@ -124,7 +128,8 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
 
 
 def _read_url(
-    client: httpx.Client, url: str, *, timeout: float, max_bytes: int, is_known: Callable[[str], bool]
+    client: httpx.Client, url: str, *, timeout: float, max_bytes: int, is_known: Callable[[str], bool],
+    feed_budget: float = 300.0,
 ) -> Iterator[Release | Failure]:
     """A release page, or every new item of a feed; the URL itself is fetched once."""
     try:
@@ -136,10 +141,16 @@ def _read_url(
     if items is None:
         yield _attempt(url, lambda: _release_from_response(response, url))
         return
-    for item in items:
-        if is_known(item.link):
-            continue
-        yield _attempt(item.link, lambda item=item: _load_feed_item(client, item, timeout=timeout, max_bytes=max_bytes))
+    new = [item for item in items if not is_known(item.link)]
+    spent_by = time.monotonic() + feed_budget   # one feed must not hold the index (and the app's write lock) for hours
+    for done, item in enumerate(new):
+        left = spent_by - time.monotonic()
+        if left <= 0:
+            yield _failure(url, f"feed budget of {feed_budget:g} s spent after {done} of {len(new)} new items "
+                                f"(COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest")
+            return
+        yield _attempt(item.link, lambda item=item, left=left: _load_feed_item(client, item, timeout=min(timeout, left),
+                                                                               max_bytes=max_bytes))
 
 
 def _attempt(source: str, load: Callable[[], Release]) -> Release | Failure:

@@ -65,3 +65,37 @@ def stalling_server(target: tuple[str, int] | None = None) -> Iterator[StallingP
         yield proxy
     finally:
         proxy.close()
+
+
+@contextmanager
+def trickling_server(*, every: float = 0.5, for_at_most: float = 30.0) -> Iterator[str]:
+    """An HTTP server that sends its status line, then one header byte every `every` seconds (base URL)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    closing = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                waited = 0.0
+                while not closing.wait(every) and waited < for_at_most:
+                    waited += every
+                    conn.sendall(b"X")
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not closing.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        closing.set()
+        server.close()
