@@ -81,7 +81,7 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
     for source in sources:
         matches = {source} & known if is_url(source) else _sources_matching(source, known)
         if not matches:
-            summary.failures.append(Failure(source, "not in the index"))
+            summary.failures.append(Failure(source, "symlink loop" if _is_loop(source) else "not in the index"))
         targets |= matches
     if targets:
         store = _store(settings)
@@ -172,5 +172,18 @@ def _is_under(source: str, folder: Path) -> bool:
 
 
 def _sources_matching(source: str, known: set[str]) -> set[str]:
-    path = Path(source).resolve()
+    try:
+        path = Path(source).resolve()
+    except (RuntimeError, OSError):   # a symlink loop names nothing that can be indexed
+        return {source} & known
     return {s for s in known if s == str(path) or (not is_url(s) and _is_under(s, path))}
+
+
+def _is_loop(source: str) -> bool:
+    try:
+        Path(source).resolve()
+    except RuntimeError:
+        return True
+    except OSError:
+        return False
+    return False

@@ -196,3 +196,21 @@ def test_a_feed_gets_one_budget_and_says_when_it_is_spent() -> None:
     assert lines[-1].startswith(f"failed {base}/feed.xml: feed budget of 2.5 s spent after ")
     assert lines[-1].endswith("of 6 new items (COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest")
     assert 2 <= len(lines) - 1 <= 4 and all("timed out" in line for line in lines[:-1]), lines
+
+
+# --------------------------------------------------------------------------- 6. a symlink loop
+
+
+def test_a_symlink_loop_is_one_failure_and_the_other_sources_are_indexed(tmp_path: Path, run_cli) -> None:
+    good = write_release(tmp_path / "r" / "good.txt", 31)
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    settings = make_settings(tmp_path / "home")
+    result = run_cli(["build", loop, good], settings)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.failures == [f"failed {loop}: symlink loop"]
+    assert result.summary == "added 1, updated 0, unchanged 0, removed 0, failed 1"
+    removed = run_cli(["remove", loop], settings)
+    assert removed.returncode == 1 and "Traceback" not in removed.stderr, removed.stderr
+    assert removed.failures == [f"failed {loop}: symlink loop"]
+    assert _releases(run_cli(["status"], settings).stdout) == 1

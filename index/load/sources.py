@@ -114,7 +114,11 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
         scheme = source.split(":", 1)[0]
         yield Failure(source, f"unsupported URL scheme '{scheme}' (only http and https)")
         return
-    path = Path(source).expanduser().resolve()
+    try:
+        path = Path(source).expanduser().resolve()
+    except (RuntimeError, OSError) as exc:   # a symlink loop: Path.resolve() raises outside any loader
+        yield _failure(source, "symlink loop" if isinstance(exc, RuntimeError) else _os_reason(exc))
+        return
     if path.is_dir():
         files, unreadable = walk_release_files(path)
         for folder in unreadable:
