@@ -115,6 +115,10 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
                              timeout=settings.fetch_timeout, is_known=is_known, feed_budget=settings.feed_budget)
         for item in items:
             progress("release", 1)
+            chunks = [] if isinstance(item, Failure) else chunk_release(item)
+            if not isinstance(item, Failure) and len(chunks) > settings.max_chunks_per_release:
+                item = Failure(item.source, f"too many passages ({len(chunks)}, limit {settings.max_chunks_per_release}, "
+                                            f"COMMUNIQUE_MAX_CHUNKS_PER_RELEASE): split the file or raise the limit")
             if isinstance(item, Failure):
                 summary.failures.append(item)
                 if mode == "full":   # keep what the index held for it (a missing folder: all it held)
@@ -122,7 +126,7 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
                     yield from store.documents_of(sorted(held))
                 continue
             seen.append(item.source)
-            yield from (chunk.to_document() for chunk in chunk_release(item))
+            yield from (chunk.to_document() for chunk in chunks)
         if mode == "full":   # feed items skipped because already indexed are part of the sources too
             yield from store.documents_of(already_indexed)
 

@@ -214,3 +214,27 @@ def test_a_symlink_loop_is_one_failure_and_the_other_sources_are_indexed(tmp_pat
     assert removed.returncode == 1 and "Traceback" not in removed.stderr, removed.stderr
     assert removed.failures == [f"failed {loop}: symlink loop"]
     assert _releases(run_cli(["status"], settings).stdout) == 1
+
+
+# --------------------------------------------------------------------------- 7. a per-release chunk cap
+
+
+def test_a_release_over_the_chunk_cap_is_refused_with_one_line_and_keeps_its_old_version(tmp_path: Path, run_cli) -> None:
+    from helpers.cli import cli_env
+
+    small = write_release(tmp_path / "r" / "small.txt", 41)
+    huge = write_release(tmp_path / "r" / "huge.txt", 42, paragraphs=60)
+    env = cli_env(make_settings(tmp_path / "home"), COMMUNIQUE_MAX_CHUNKS_PER_RELEASE="5")
+    result = run_cli(["build", tmp_path / "r"], env)
+    assert result.returncode == 1, result.stderr
+    [line] = result.failures
+    assert line.startswith(f"failed {huge}: too many passages (") and line.endswith(
+        ", limit 5, COMMUNIQUE_MAX_CHUNKS_PER_RELEASE): split the file or raise the limit"), line
+    assert result.summary == "added 1, updated 0, unchanged 0, removed 0, failed 1"
+
+    write_release(small, 41, paragraphs=60)   # an indexed release that grows past the cap keeps its old version
+    for command in (["build", tmp_path / "r"], ["update", tmp_path / "r", "--prune"]):
+        again = run_cli(command, env)
+        assert again.returncode == 1 and len(again.failures) == 2, again.stderr
+        assert "unchanged 0" in again.summary and "removed 0" in again.summary and "updated 0" in again.summary
+    assert _releases(run_cli(["status"], env).stdout) == 1
