@@ -69,7 +69,7 @@ log = logging.getLogger("communique.app")
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-MAX_QUESTION_CHARS = 2000
+from bot.query import MAX_QUESTION_CHARS  # noqa: E402  (one cap for the app, the CLI and the library)
 CHAT_CONCURRENCY = 8
 
 EXAMPLES = [

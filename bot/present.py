@@ -31,19 +31,27 @@ _MARKDOWN_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': 
                                    **{c: f"&#{ord(c)};" for c in "\\`*_{}[]()#|~$!:@="}})
 _WWW = re.compile(r"(?i)\bwww\.")          # GFM autolinks "www.example.com" even without a scheme
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
+# Bidirectional embeddings, overrides and isolates (and the Arabic letter mark): in a release they could
+# make displayed text read differently from what it is ("Trojan source"); marks of direction alone stay.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"))
 
 
 # --------------------------------------------------------------------------- escaping
 
 
+def neutralise_bidi(text: object) -> str:
+    """Displayed text without bidi override/embedding/isolate controls, so it reads as it is stored."""
+    return str(text).translate(_BIDI_CONTROLS)
+
+
 def escape_html(text: object) -> str:
     """Text for an HTML element or attribute: nothing in it becomes markup."""
-    return html.escape(str(text), quote=True)
+    return html.escape(neutralise_bidi(text), quote=True)
 
 
 def escape_markdown(text: object) -> str:
     """Text for a Markdown renderer that also accepts inline HTML: shown literally, never as markup or a link."""
-    escaped = str(text).translate(_MARKDOWN_SPECIAL)
+    escaped = neutralise_bidi(text).translate(_MARKDOWN_SPECIAL)
     return _WWW.sub(lambda m: m.group(0)[:3] + "&#46;", escaped)
 
 
@@ -185,9 +193,9 @@ def pending_markdown(text: str) -> str:
 def answer_plain_text(answer: Answer) -> str:
     """The answer followed by a "Sources:" list, as plain text."""
     if not answer.citations:
-        return answer.text
+        return neutralise_bidi(answer.text)
     lines = [f"[{c.n}] {c.title or source_name(c)} ({c.date or 'undated'}, {c.lang}) — {source_name(c)}" for c in answer.citations]
-    return answer.text + "\n\nSources:\n" + "\n".join(lines)
+    return neutralise_bidi(answer.text + "\n\nSources:\n" + "\n".join(lines))
 
 
 def citation_dict(citation: Citation) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from .search import Filters, get_searcher
 def retrieve(question: str, k: int = 5, *, history: list[dict] | None = None, lang: str | None = None,
              date_from: str | None = None, date_to: str | None = None, settings: Settings | None = None) -> list[Document]:
     """The k passages that best answer the question, best first, with their indexed metadata and a `score`."""
+    query = prepare(question, history)   # a question over the length cap is refused before any work
     searcher = get_searcher(settings or get_settings())
-    hits = searcher.search(prepare(question, history), k=k, filters=Filters(lang, date_from, date_to))
+    hits = searcher.search(query, k=k, filters=Filters(lang, date_from, date_to))
     return [hit.to_document() for hit in hits]
 
 

@@ -35,4 +35,11 @@ class Failure:
     reason: str
 
     def __str__(self) -> str:
-        return f"failed {self.source}: {self.reason}"
+        return f"failed {printable_name(self.source)}: {self.reason}"
+
+
+def printable_name(source: str) -> str:
+    """A source name fit for one line: quoted (repr) when it holds a newline or another control character."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in source):
+        return repr(source)
+    return source

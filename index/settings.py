@@ -27,12 +27,12 @@ class Settings(BaseSettings):
     collection: str = Field("communiques", description="Chroma collection name.")
     llm: str | None = Field(None, description="'ollama:<model>' or 'openai:<model>'; unset = offline extractive answers.")
     admin_password: str | None = Field(None, description="Required to add releases from the app when it listens beyond localhost.")
-    max_file_mb: float = Field(20.0, description="Largest release file accepted, in MB.")
-    max_chunks_per_release: int = Field(2000, description="Most passages one release may have; a larger one is refused (it would hold the index for hours).")
-    fetch_timeout: float = Field(20.0, description="Seconds before a URL or feed fetch gives up (overall, connect to last byte).")
-    feed_budget: float = Field(300.0, description="Seconds the new items of one feed may take altogether; the rest waits for the next update.")
-    refresh_seconds: float = Field(2.0, description="How often a running bot checks the store for changes made by other processes.")
-    chroma_timeout: float = Field(10.0, description="Seconds before a call to the Chroma server gives up.")
+    max_file_mb: float = Field(20.0, gt=0, allow_inf_nan=False, description="Largest release file accepted, in MB.")
+    max_chunks_per_release: int = Field(2000, ge=1, description="Most passages one release may have; a larger one is refused (it would hold the index for hours).")
+    fetch_timeout: float = Field(20.0, gt=0, allow_inf_nan=False, description="Seconds before a URL or feed fetch gives up (overall, connect to last byte).")
+    feed_budget: float = Field(300.0, gt=0, allow_inf_nan=False, description="Seconds the new items of one feed may take altogether; the rest waits for the next update.")
+    refresh_seconds: float = Field(2.0, ge=0, allow_inf_nan=False, description="How often a running bot checks the store for changes made by other processes.")
+    chroma_timeout: float = Field(10.0, gt=0, allow_inf_nan=False, description="Seconds before a call to the Chroma server gives up.")
 
     @field_validator("corpus", mode="before")
     @classmethod

@@ -22,7 +22,7 @@ from .load import is_url, list_release_files, read_sources
 from .records import check_records, sources_of, write_stamp
 from .release import Failure
 from .settings import Settings
-from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
+from .store import ChunkStore, check_writable, drop_collection, indexed_sources, open_collection, record_manager
 
 Progress = Callable[[str, int], None]   # (event, amount): "release" when one is read, "embedded" per chunk batch
 
@@ -51,6 +51,7 @@ def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, pr
     chunks are fed back unchanged, so "full" cleanup does not delete them. For a folder
     that cannot be read (moved, unmounted, mistyped) that is every release indexed from under it.
     """
+    check_writable(settings)
     if reset:
         drop_collection(settings)
         _reset_records(settings)
@@ -60,6 +61,7 @@ def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, pr
 def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None) -> Summary:
     """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders."""
     sources = list(sources)
+    check_writable(settings)
     summary = _run(sources, settings, mode="scoped_full", progress=progress)
     if prune:
         folders = [Path(s).resolve() for s in sources if not is_url(s) and Path(s).is_dir()]
@@ -74,6 +76,7 @@ def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, p
 
 def remove(sources: Iterable[str], settings: Settings) -> Summary:
     """Drop releases by source; a folder drops every release indexed from under it."""
+    check_writable(settings)
     manager = record_manager(settings)
     known = indexed_sources(manager)
     targets: set[str] = set()

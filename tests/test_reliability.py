@@ -238,3 +238,145 @@ def test_a_release_over_the_chunk_cap_is_refused_with_one_line_and_keeps_its_old
         assert again.returncode == 1 and len(again.failures) == 2, again.stderr
         assert "unchanged 0" in again.summary and "removed 0" in again.summary and "updated 0" in again.summary
     assert _releases(run_cli(["status"], env).stdout) == 1
+
+
+# --------------------------------------------------------------------------- 11. one line, never a traceback
+
+
+def _one_error_line(result, code: int) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(result.errors) == 1, result.stderr
+    return result.errors[0]
+
+
+def test_disk_full_is_one_line_and_the_next_run_finishes(tmp_path: Path) -> None:
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from helpers.cli import PROJECT_ROOT, CliResult, cli_env, index_command
+
+    folder = tmp_path / "r"
+    for n in range(3):
+        write_release(folder / f"r{n}.txt", 50 + n)
+    settings = make_settings(tmp_path / "home")
+
+    def small_disk() -> None:   # writes past 200 kB fail as on a full disk (EFBIG instead of ENOSPC)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    done = subprocess.run(index_command("build", folder), cwd=PROJECT_ROOT, env=cli_env(settings, PYTHONDONTWRITEBYTECODE="1"),
+                          capture_output=True, text=True, timeout=180, preexec_fn=small_disk)
+    line = _one_error_line(CliResult(done.returncode, done.stdout, done.stderr), 1)
+    assert "the disk may be full: free space, then run the same command again" in line, line
+    again = subprocess.run(index_command("build", folder), cwd=PROJECT_ROOT, env=cli_env(settings),
+                           capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == "added 3, updated 0, unchanged 0, removed 0, failed 0"
+    del sys
+
+
+def test_a_read_only_home_still_shows_status_and_answers_but_refuses_writes(shared_tmp: Path) -> None:
+    release = write_release(shared_tmp / "r" / "one.txt", 61)
+    settings = make_settings(shared_tmp / "home")
+    chown_tree(shared_tmp)
+    assert run_cli_unprivileged(["build", release], settings).returncode == 0
+    for root, dirs, files in os.walk(settings.home):
+        for name in files:
+            os.chmod(Path(root) / name, 0o444)
+        for name in dirs:
+            os.chmod(Path(root) / name, 0o555)
+    os.chmod(settings.home, 0o555)
+    status = run_cli_unprivileged(["status"], settings)
+    assert status.returncode == 0 and _releases(status.stdout) == 1, status.stderr
+    asked = run_cli_unprivileged(["Where did the Walrus Council meet?"], settings, module="bot")
+    assert asked.returncode == 0 and "Brambleton" in asked.stdout, (asked.stdout, asked.stderr)
+    refused = run_cli_unprivileged(["update", release], settings)
+    assert _one_error_line(refused, 1) == (f"error: COMMUNIQUE_HOME={settings.home} is read-only: status and questions "
+                                           f"still work; to change the index, make it writable or point COMMUNIQUE_HOME "
+                                           f"at a writable copy")
+    os.chmod(settings.home, 0o755)
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("COMMUNIQUE_HOME", "FILE/home", "is under"),
+    ("COMMUNIQUE_CHROMA_URL", "http://127.0.0.1:eighty", "has an invalid port"),
+    ("COMMUNIQUE_MAX_FILE_MB", "nan", "error: COMMUNIQUE_MAX_FILE_MB: "),
+    ("COMMUNIQUE_MAX_FILE_MB", "inf", "error: COMMUNIQUE_MAX_FILE_MB: "),
+    ("COMMUNIQUE_MAX_FILE_MB", "-1", "error: COMMUNIQUE_MAX_FILE_MB: "),
+    ("COMMUNIQUE_FETCH_TIMEOUT", "-5", "error: COMMUNIQUE_FETCH_TIMEOUT: "),
+    ("COMMUNIQUE_MAX_CHUNKS_PER_RELEASE", "0", "error: COMMUNIQUE_MAX_CHUNKS_PER_RELEASE: "),
+])
+def test_a_setting_that_cannot_work_is_one_line_and_exit_2(variable: str, value: str, message: str, tmp_path: Path,
+                                                           run_cli) -> None:
+    from helpers.cli import cli_env
+
+    release = write_release(tmp_path / "r" / "one.txt", 71)
+    (tmp_path / "FILE").write_text("a file, not a folder\n", encoding="utf-8")
+    env = cli_env(make_settings(tmp_path / "home"), **{variable: value.replace("FILE", str(tmp_path / "FILE"))})
+    for command in (["status"], ["update", release]):
+        line = _one_error_line(run_cli(command, env, timeout=120), 2)
+        assert message in line, line
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2024-13-01", "2024-02-30"])
+def test_python_m_bot_with_a_bad_date_is_a_usage_error(value: str) -> None:
+    import subprocess
+    import sys
+
+    from helpers.cli import PROJECT_ROOT, cli_env
+
+    done = subprocess.run([sys.executable, "-m", "bot", "Who met?", "--from", value], cwd=PROJECT_ROOT, env=cli_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (f"python -m bot: error: argument --from: {value!r} is not a date: "
+                                                    f"use YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2024-06-30")
+
+
+# --------------------------------------------------------------------------- 12. minor
+
+
+def test_a_newline_in_a_file_name_keeps_the_failure_on_one_line(tmp_path: Path, run_cli) -> None:
+    folder = tmp_path / "r"
+    write_release(folder / "good.txt", 81)
+    bad = folder / "bad\nname.txt"
+    bad.write_bytes(b"")
+    result = run_cli(["build", folder], make_settings(tmp_path / "home"))
+    assert result.returncode == 1, result.stderr
+    assert result.failures == [f"failed {str(bad)!r}: empty file"], result.stderr
+    assert not any(line.startswith("name.txt") for line in result.stderr.splitlines())
+
+
+def test_questions_over_the_cap_are_refused_by_the_cli_and_the_library(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from bot import answer, retrieve
+    from bot.query import MAX_QUESTION_CHARS
+    from helpers.cli import PROJECT_ROOT, cli_env
+
+    import app
+    assert app.MAX_QUESTION_CHARS == MAX_QUESTION_CHARS == 2000
+    long_question = "Where did the walrus meet " * 100
+    settings = make_settings(tmp_path / "home")
+    for ask in (lambda: answer(long_question, settings=settings), lambda: retrieve(long_question, settings=settings)):
+        with pytest.raises(ValueError, match=r"the question is too long \(2599 characters; at most 2000\)"):
+            ask()
+    done = subprocess.run([sys.executable, "-m", "bot", long_question], cwd=PROJECT_ROOT, env=cli_env(settings),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == "error: the question is too long (2599 characters; at most 2000)"
+
+
+def test_bidi_controls_are_neutralised_in_displayed_answers() -> None:
+    from bot import present
+    from bot.citations import Answer
+
+    spoof = "The budget is \u202e0001\u202c euros \u2066[1]\u2069"
+    shown = [present.escape_markdown(spoof), present.escape_html(spoof),
+             present.answer_plain_text(Answer(question="q", text=spoof, found=True, lang="en", mode="extractive"))]
+    for text in shown:
+        assert not any(c in text for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), ascii(text)
+    assert present.neutralise_bidi(spoof) == "The budget is 0001 euros [1]"

@@ -37,7 +37,7 @@ def _interpreter() -> list[str] | None:
     setup = ("import runpy, site, sys\n"
              f"for d in {site_dirs!r}: site.addsitedir(d)\n"
              f"sys.path.insert(0, {str(PROJECT_ROOT)!r})\n")
-    run = setup + "sys.argv = ['index', *sys.argv[1:]]\nrunpy.run_module('index', run_name='__main__', alter_sys=True)\n"
+    run = setup + "module = sys.argv[1]\nsys.argv = [module, *sys.argv[2:]]\nrunpy.run_module(module, run_name='__main__', alter_sys=True)\n"
     minor = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for python in (sys.executable, shutil.which(minor) or f"/usr/bin/{minor}"):
         try:
@@ -58,16 +58,17 @@ def unprivileged_dir(path: Path) -> Path:
     return path
 
 
-def run_cli_unprivileged(args: Sequence[str | os.PathLike[str]], settings: Settings, *, timeout: float = 180) -> CliResult:
-    """`python -m index ARGS` as a user file permissions apply to (skips when that is impossible)."""
+def run_cli_unprivileged(args: Sequence[str | os.PathLike[str]], settings: Settings, *, timeout: float = 180,
+                         module: str = "index") -> CliResult:
+    """`python -m MODULE ARGS` (index or bot) as a user file permissions apply to (skips when that is impossible)."""
     env = cli_env(settings, PYTHONDONTWRITEBYTECODE="1", HOME=str(settings.home.parent))
     if not is_root():
-        command = [sys.executable, "-m", "index"]
+        command = [sys.executable, "-m", module]
     else:
         prefix = _interpreter()
         if prefix is None:
             pytest.skip("running as root and no interpreter can run as `nobody` (setpriv missing, or python unreachable)")
-        command = prefix
+        command = [*prefix, module]
     done = subprocess.run([*command, *map(str, args)], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=timeout)
     return CliResult(done.returncode, done.stdout, done.stderr)
