@@ -39,7 +39,6 @@ import argparse
 import calendar
 import hashlib
 import hmac
-import itertools
 import logging
 import os
 import re
@@ -176,7 +175,11 @@ def safe_upload_name(name: str) -> str:
 
 
 def store_upload(path: Path, uploads_dir: Path, max_bytes: int) -> Path:
-    """Copy an uploaded file under `uploads_dir` with a sanitised, unique name; the same file uploaded again is reused."""
+    """Copy an uploaded file under `uploads_dir` with a sanitised name.
+
+    A file uploaded again under a name already in the uploads replaces it (the update then
+    reports it as updated): a corrected release must not sit beside its stale version.
+    """
     safe = safe_upload_name(path.name)
     suffix = Path(safe).suffix
     if suffix not in UPLOAD_SUFFIXES:
@@ -186,23 +189,20 @@ def store_upload(path: Path, uploads_dir: Path, max_bytes: int) -> Path:
         raise UploadRejected(f"the file is {_megabytes(size)}, larger than the {_megabytes(max_bytes)} limit (COMMUNIQUE_MAX_FILE_MB)")
     folder = uploads_dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    digest = _sha256(path)
-    stem = Path(safe).stem
-    for i in itertools.count(1):
-        candidate = folder / (safe if i == 1 else f"{stem}-{i}{suffix}")
-        if candidate.parent != folder:   # cannot happen with a sanitised name; never write elsewhere
-            raise UploadRejected("invalid file name")
-        if candidate.exists():
-            if candidate.is_file() and _sha256(candidate) == digest:
-                return candidate     # already uploaded: the update reports it unchanged
-            continue
-        try:
-            with open(path, "rb") as src, open(candidate, "xb") as out:
-                shutil.copyfileobj(src, out)
-        except FileExistsError:
-            continue
-        return candidate
-    raise AssertionError("unreachable")
+    target = folder / safe
+    if target.parent != folder:   # cannot happen with a sanitised name; never write elsewhere
+        raise UploadRejected("invalid file name")
+    if target.exists() and not target.is_file():
+        raise UploadRejected(f"{safe} exists in the uploads and is not a file")
+    if target.is_file() and _sha256(target) == _sha256(path):
+        return target     # already uploaded: the update reports it unchanged
+    partial = folder / f".{safe}.{os.getpid()}.partial"   # hidden: never read as a release
+    try:
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)   # atomic: a reader sees the old or the new release, never half of one
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 def _sha256(path: Path) -> str:

@@ -380,3 +380,31 @@ def test_bidi_controls_are_neutralised_in_displayed_answers() -> None:
     for text in shown:
         assert not any(c in text for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), ascii(text)
     assert present.neutralise_bidi(spoof) == "The budget is 0001 euros [1]"
+
+
+# --------------------------------------------------------------------------- 3. re-uploading a corrected release
+
+
+def test_a_corrected_release_uploaded_again_replaces_the_stale_one(tmp_path: Path) -> None:
+    from app import store_upload
+    from helpers.indexing import stored_chunks
+    from index.store import release_clients
+    from index.update import update
+
+    settings = make_settings(tmp_path / "home")
+    draft = write_release(tmp_path / "first" / "walrus.txt", 91)
+    corrected = tmp_path / "second" / "walrus.txt"
+    corrected.parent.mkdir()
+    corrected.write_text(draft.read_text(encoding="utf-8").replace("Year of the Blue Otter", "Year of the Red Heron"),
+                         encoding="utf-8")
+    try:
+        stored = store_upload(draft, settings.uploads_dir, 1_000_000)
+        assert update([str(stored)], settings).added == 1
+        again = store_upload(corrected, settings.uploads_dir, 1_000_000)
+        assert again == stored
+        summary = update([str(again)], settings)
+        assert (summary.added, summary.updated) == (0, 1)
+        texts = " ".join(c.text for c in stored_chunks(settings))
+        assert "Red Heron" in texts and "Blue Otter" not in texts
+    finally:
+        release_clients()
