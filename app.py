@@ -539,7 +539,7 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
 
         log.info("adding releases: %s", ", ".join(sources))
         try:
-            summary = update(sources, settings, progress=on_progress)
+            summary = update(sources, settings, progress=on_progress, refuse_private_urls=not policy.local)   # issue 12.9
         except StoreError as exc:
             return f"The index is unavailable, nothing was added: {exc}", keeper.status_markdown(), gr.skip()
         except Exception as exc:   # shown as a message; the traceback goes to the console

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     records_url: str | None = Field(None, description="SQLAlchemy URL of the record manager; unset = SQLite file under `home`.")
     collection: str = Field("communiques", description="Chroma collection name.")
     llm: str | None = Field(None, description="'ollama:<model>' or 'openai:<model>'; unset = offline extractive answers.")
+    allow_private_urls: bool = Field(False, description="Let an app open beyond localhost fetch URLs on loopback, private, link-local or metadata addresses.")
     admin_password: str | None = Field(None, description="Required to add releases from the app when it listens beyond localhost.")
     max_file_mb: float = Field(20.0, gt=0, allow_inf_nan=False, description="Largest release file accepted, in MB.")
     max_chunks_per_release: int = Field(2000, ge=1, description="Most passages one release may have; a larger one is refused (it would hold the index for hours).")

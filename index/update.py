@@ -58,11 +58,16 @@ def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, pr
     return _run(list(sources), settings, mode="full", progress=progress)
 
 
-def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None) -> Summary:
-    """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders."""
+def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None,
+           refuse_private_urls: bool = False) -> Summary:
+    """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders.
+
+    `refuse_private_urls` is for URLs given by others (an app open beyond localhost): internal addresses fail.
+    """
     sources = list(sources)
     check_writable(settings)
-    summary = _run(sources, settings, mode="scoped_full", progress=progress)
+    summary = _run(sources, settings, mode="scoped_full", progress=progress,
+                   refuse_private=refuse_private_urls and not settings.allow_private_urls)
     if prune:
         folders = [Path(s).resolve() for s in sources if not is_url(s) and Path(s).is_dir()]
         present = {str(p.resolve()) for folder in folders for p in list_release_files(folder)}
@@ -97,7 +102,8 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
 
 # --------------------------------------------------------------------------- internals
 
-def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scoped_full"], progress: Progress | None) -> Summary:
+def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scoped_full"], progress: Progress | None,
+         refuse_private: bool = False) -> Summary:
     progress = progress or (lambda event, n: None)
     store = _store(settings, on_embedded=lambda n: progress("embedded", n))
     manager = record_manager(settings)
@@ -115,7 +121,8 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
 
     def documents() -> Iterator[Document]:
         items = read_sources(sources, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             timeout=settings.fetch_timeout, is_known=is_known, feed_budget=settings.feed_budget)
+                             timeout=settings.fetch_timeout, is_known=is_known, feed_budget=settings.feed_budget,
+                             refuse_private=refuse_private)
         for item in items:
             progress("release", 1)
             chunks = [] if isinstance(item, Failure) else chunk_release(item)

@@ -408,3 +408,30 @@ def test_a_corrected_release_uploaded_again_replaces_the_stale_one(tmp_path: Pat
         assert "Red Heron" in texts and "Blue Otter" not in texts
     finally:
         release_clients()
+
+
+# --------------------------------------------------------------------------- 9. URLs fetched on behalf of others
+
+
+def test_urls_leading_to_internal_addresses_are_refused_for_others(tmp_path: Path) -> None:
+    from helpers.webserver import serve
+    from index.load import read_sources
+    from index.release import Failure, Release
+    from index.settings import Settings
+    from index.update import update
+
+    page = b"<html><head><title>Walrus Council</title></head><body><p>" + b"The Walrus Council met. " * 20 + b"</p></body></html>"
+    with serve({"/r.html": (200, "text/html", page), "/hop": (200, "text/html", page)}) as base:
+        [refused] = read_sources([f"{base}/r.html"], refuse_private=True)
+        assert isinstance(refused, Failure)
+        assert refused.reason == ("refused: the URL leads to the internal address 127.0.0.1 "
+                                  "(set COMMUNIQUE_ALLOW_PRIVATE_URLS=1 to allow it)")
+        [allowed] = read_sources([f"{base}/r.html"])   # the CLI and a localhost app fetch what their user names
+        assert isinstance(allowed, Release)
+        settings = make_settings(tmp_path / "home")
+        summary = update([f"{base}/r.html"], settings, refuse_private_urls=True)
+        assert [f.reason.split(" (")[0] for f in summary.failures] == ["refused: the URL leads to the internal address 127.0.0.1"]
+        opened = Settings(**{**settings.model_dump(), "allow_private_urls": True})
+        assert update([f"{base}/r.html"], opened, refuse_private_urls=True).added == 1
+    from index.store import release_clients
+    release_clients()

@@ -78,13 +78,15 @@ def read_sources(
     timeout: float = 20.0,
     is_known: Callable[[str], bool] = lambda source: False,
     feed_budget: float = 300.0,
+    refuse_private: bool = False,
 ) -> Iterator[Release | Failure]:
     """Yield one Release per release and one Failure per unreadable source, never raising.
 
     ``sources`` are what a user typed: files, folders, release page URLs or feed
     URLs. Feed items for which ``is_known(link)`` is true are skipped without
     being fetched, so re-reading a feed only downloads what is new. The new items of
-    one feed get ``feed_budget`` seconds altogether (each item still ``timeout``).
+    one feed get ``feed_budget`` seconds altogether (each item still ``timeout``). With
+    ``refuse_private``, URLs leading to internal addresses fail (index.load.fetch).
     """
     seen: set[str] = set()
     with ExitStack() as stack:
@@ -96,7 +98,7 @@ def read_sources(
                     client = stack.enter_context(httpx.Client(follow_redirects=True, timeout=timeout,
                                                               headers={"User-Agent": USER_AGENT}))
                 results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known,
-                                    feed_budget=feed_budget)
+                                    feed_budget=feed_budget, refuse_private=refuse_private)
             else:
                 results = _read_path(source, max_bytes=max_bytes)
             for result in results:
@@ -133,11 +135,11 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
 
 def _read_url(
     client: httpx.Client, url: str, *, timeout: float, max_bytes: int, is_known: Callable[[str], bool],
-    feed_budget: float = 300.0,
+    feed_budget: float = 300.0, refuse_private: bool = False,
 ) -> Iterator[Release | Failure]:
     """A release page, or every new item of a feed; the URL itself is fetched once."""
     try:
-        response = fetch(client, url, timeout=timeout, max_bytes=max_bytes)
+        response = fetch(client, url, timeout=timeout, max_bytes=max_bytes, refuse_private=refuse_private)
         items = feed_items_if_feed(response)
     except SourceError as exc:
         yield _failure(url, exc)
@@ -154,7 +156,7 @@ def _read_url(
                                 f"(COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest")
             return
         yield _attempt(item.link, lambda item=item, left=left: _load_feed_item(client, item, timeout=min(timeout, left),
-                                                                               max_bytes=max_bytes))
+                                                                               max_bytes=max_bytes, refuse_private=refuse_private))
 
 
 def _attempt(source: str, load: Callable[[], Release]) -> Release | Failure:
@@ -262,9 +264,9 @@ def _page_kind(response: Response) -> str:
     raise SourceError(f"unsupported content type '{content_type}'")
 
 
-def _load_feed_item(client: httpx.Client, item: FeedItem, *, timeout: float, max_bytes: int) -> Release:
+def _load_feed_item(client: httpx.Client, item: FeedItem, *, timeout: float, max_bytes: int, refuse_private: bool = False) -> Release:
     """Fetch a feed item's page; the feed's own date fills in when the page has none."""
-    response = fetch(client, item.link, timeout=timeout, max_bytes=max_bytes)
+    response = fetch(client, item.link, timeout=timeout, max_bytes=max_bytes, refuse_private=refuse_private)
     release = _release_from_response(response, item.link)
     if release.date is None and item.date:
         release = replace(release, date=item.date)
