@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no phoning home; the app works offline
 
@@ -249,6 +250,26 @@ class AddPolicy:
         if not hmac.compare_digest((given or "").encode("utf-8"), self.password.encode("utf-8")):
             return "Wrong admin password: releases were not added."
         return None
+
+
+def local_request_refusal(request: Any) -> str | None:
+    """Why a password-free add is refused for this request (DNS rebinding, a proxy in front), or None.
+
+    Listening on 127.0.0.1 is not enough: a rebinding page or a reverse proxy reaches it with a
+    foreign Host (and Origin). Only requests addressed to a localhost name, from a localhost page
+    or from no page at all (scripts on this machine), and not forwarded by a proxy, may add releases.
+    """
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None   # called in-process, not over HTTP
+    refused = "Refused: without COMMUNIQUE_ADMIN_PASSWORD, releases can only be added from a page served on localhost."
+    host = headers.get("host", "")
+    if (urlsplit(f"//{host}").hostname or "") not in LOCAL_HOSTS or headers.get("x-forwarded-for") or headers.get("forwarded"):
+        return refused
+    origin = headers.get("origin")
+    if origin and (urlsplit(origin).hostname not in LOCAL_HOSTS or urlsplit(origin).netloc != host):
+        return refused
+    return None
 
 
 # --------------------------------------------------------------------------- the index, as the app sees it
@@ -492,9 +513,9 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
             keeper.refresh()
         return panel()
 
-    def add_releases(files: list[str] | None, urls: str, password: str, progress=gr.Progress()):
+    def add_releases(files: list[str] | None, urls: str, password: str, request: gr.Request, progress=gr.Progress()):
         """Store the uploads, then run the incremental update on them and on the URLs."""
-        refusal = policy.refusal(password)
+        refusal = policy.refusal(password) or (local_request_refusal(request) if policy.local else None)
         if refusal:
             return refusal, keeper.status_markdown(), gr.skip()
         if not keeper.write_lock.acquire(blocking=False):

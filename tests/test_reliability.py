@@ -435,3 +435,48 @@ def test_urls_leading_to_internal_addresses_are_refused_for_others(tmp_path: Pat
         assert update([f"{base}/r.html"], opened, refuse_private_urls=True).added == 1
     from index.store import release_clients
     release_clients()
+
+
+# --------------------------------------------------------------------------- 8. Host and Origin on the localhost app
+
+
+def _add_releases_over_http(base: str, headers: dict[str, str]) -> str:
+    """Call the app's /add_releases through Gradio's HTTP API with these headers; the first output (the message)."""
+    import json
+
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
+        started = client.post("/gradio_api/call/add_releases", json={"data": [None, "not a url", ""]})
+        started.raise_for_status()
+        event = started.json()["event_id"]
+        with client.stream("GET", f"/gradio_api/call/add_releases/{event}") as stream:
+            kind = None
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    kind = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and kind in ("complete", "error"):
+                    data = json.loads(line.split(":", 1)[1])
+                    return data[0] if kind == "complete" else f"error: {data}"
+    raise AssertionError("no result")
+
+
+def test_without_a_password_only_localhost_pages_may_add_releases(tmp_path: Path) -> None:
+    from app import build_app, launch
+    from helpers.webserver import free_port
+
+    settings = make_settings(tmp_path / "home")
+    app = build_app(settings, host="127.0.0.1", initial_build=False)
+    port = free_port()
+    launch(app, settings, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        refused = "Refused: without COMMUNIQUE_ADMIN_PASSWORD, releases can only be added from a page served on localhost."
+        for headers in ({"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},   # DNS rebinding
+                        {"Host": f"127.0.0.1:{port}", "Origin": "http://evil.example"},              # a foreign page
+                        {"Host": f"127.0.0.1:{port}", "X-Forwarded-For": "203.0.113.7"}):            # a proxy in front
+            assert _add_releases_over_http(base, headers) == refused, headers
+        for headers in ({}, {"Origin": base}, {"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}):
+            assert "failed not a url: not an http(s) URL" in _add_releases_over_http(base, headers), headers
+    finally:
+        app.close()
