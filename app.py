@@ -40,11 +40,13 @@ import calendar
 import hashlib
 import hmac
 import logging
+import math
 import os
 import re
 import shutil
 import sys
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -252,6 +254,30 @@ class AddPolicy:
         return None
 
 
+class PasswordGuard:
+    """Per-client back-off on wrong admin passwords (1 s, doubling to 5 min), each miss logged: guessing costs time."""
+
+    def __init__(self, first: float = 1.0, longest: float = 300.0) -> None:
+        self.first, self.longest = first, longest
+        self._misses: dict[str, tuple[int, float]] = {}   # client -> (misses in a row, refused until)
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> float:
+        """Seconds this client must still wait before its next try (0: it may try)."""
+        with self._lock:
+            return max(0.0, self._misses.get(client, (0, 0.0))[1] - time.monotonic())
+
+    def missed(self, client: str) -> None:
+        with self._lock:
+            count = self._misses.get(client, (0, 0.0))[0] + 1
+            self._misses[client] = (count, time.monotonic() + min(self.longest, self.first * 2 ** (count - 1)))
+        log.warning("wrong admin password from %s (%d in a row)", client, count)
+
+    def passed(self, client: str) -> None:
+        with self._lock:
+            self._misses.pop(client, None)
+
+
 def local_request_refusal(request: Any) -> str | None:
     """Why a password-free add is refused for this request (DNS rebinding, a proxy in front), or None.
 
@@ -449,6 +475,7 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
     settings = settings or get_settings()
     policy = AddPolicy.for_launch(host, share, settings)
     keeper = IndexKeeper(settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD)
+    guard = PasswordGuard()
     asker = Asker(settings, keeper)
     if initial_build:
         keeper.start_initial_build()
@@ -515,7 +542,12 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
 
     def add_releases(files: list[str] | None, urls: str, password: str, request: gr.Request, progress=gr.Progress()):
         """Store the uploads, then run the incremental update on them and on the URLs."""
+        client = str(getattr(getattr(request, "client", None), "host", None) or "unknown client")
+        if policy.needs_password and (wait := guard.wait(client)) > 0:
+            return (f"Too many wrong admin passwords: try again in {math.ceil(wait)} s.", keeper.status_markdown(), gr.skip())
         refusal = policy.refusal(password) or (local_request_refusal(request) if policy.local else None)
+        if policy.needs_password and policy.password:
+            guard.missed(client) if refusal else guard.passed(client)
         if refusal:
             return refusal, keeper.status_markdown(), gr.skip()
         if not keeper.write_lock.acquire(blocking=False):
@@ -573,7 +605,8 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
         refresh(settings)   # the next question sees the new releases at once
         return _result(summary, uploads), keeper.status_markdown(), None
 
-    with gr.Blocks(title="NATO communiqués — questions and answers", fill_width=False, analytics_enabled=False) as app:
+    with gr.Blocks(title="NATO communiqués — questions and answers", fill_width=False, analytics_enabled=False,
+                   delete_cache=(3600, 3600) if policy.needs_password else None) as app:   # anonymous uploads do not pile up
         state = gr.State(new_state())
         gr.Markdown("## NATO communiqués — questions and answers\n"
                     "Answers quote the indexed press releases (English and French); every statement is followed by "

@@ -480,3 +480,35 @@ def test_without_a_password_only_localhost_pages_may_add_releases(tmp_path: Path
             assert "failed not a url: not an http(s) URL" in _add_releases_over_http(base, headers), headers
     finally:
         app.close()
+
+
+# --------------------------------------------------------------------------- 10. wrong admin passwords
+
+
+def test_wrong_admin_passwords_back_off_per_client_and_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from gradio_client import Client
+
+    from app import build_app, launch
+    from helpers.webserver import free_port
+
+    settings = make_settings(tmp_path / "home").model_copy(update={"admin_password": "walrus-s3cret"})
+    app = build_app(settings, host="0.0.0.0", initial_build=False)
+    port = free_port()
+    launch(app, settings, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with caplog.at_level(logging.WARNING, logger="communique.app"):
+            first, _, _ = client.predict(None, "not a url", "guess-1", api_name="/add_releases")
+            second, _, _ = client.predict(None, "not a url", "walrus-s3cret", api_name="/add_releases")
+        assert first == "Wrong admin password: releases were not added."
+        assert second == "Too many wrong admin passwords: try again in 1 s."   # even the right one, until the back-off ends
+        assert [r.getMessage() for r in caplog.records if "wrong admin password" in r.getMessage()] == [
+            "wrong admin password from 127.0.0.1 (1 in a row)"]
+        time.sleep(1.1)
+        third, _, _ = client.predict(None, "not a url", "walrus-s3cret", api_name="/add_releases")
+        assert "failed not a url: not an http(s) URL" in third
+        assert app.delete_cache == (3600, 3600)
+    finally:
+        app.close()
