@@ -313,6 +313,7 @@ class IndexKeeper:
         self.status: IndexStatus | None = None
         self.status_error: str | None = None
         self.status_error_kind: type[Exception] | None = None
+        self.show_location = True   # the server's paths: only for localhost (build_app), not for anonymous users
         self.refresh()
 
     def refresh(self) -> None:
@@ -385,13 +386,21 @@ class IndexKeeper:
         if self.building:
             return f"The index is being built from COMMUNIQUE_CORPUS ({self.build_note}); answers come from what is indexed so far."
         if self.status_error and not self.empty:
-            return f"⚠️ The index is unavailable: {self.status_error}"
+            return f"⚠️ The index is unavailable: {self.shown(self.status_error)}"
         if self.empty:
             return self.empty_text
         return ""
 
+    def shown(self, text: str) -> str:
+        """Text for users: the server's COMMUNIQUE_HOME path replaced by its name unless show_location."""
+        if self.show_location:
+            return text
+        for path in sorted({str(self.settings.home.resolve()), str(self.settings.home)}, key=len, reverse=True):
+            text = text.replace(path, "COMMUNIQUE_HOME")
+        return text
+
     def status_markdown(self) -> str:
-        esc = present.escape_markdown
+        esc = lambda text: present.escape_markdown(self.shown(str(text)))   # noqa: E731
         if self.status is None:
             return f"**Index:** {esc(self.status_error or 'unknown')}"
         s = self.status
@@ -475,6 +484,7 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
     settings = settings or get_settings()
     policy = AddPolicy.for_launch(host, share, settings)
     keeper = IndexKeeper(settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD)
+    keeper.show_location = policy.local
     guard = PasswordGuard()
     asker = Asker(settings, keeper)
     if initial_build:
@@ -559,13 +569,16 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
             keeper.write_lock.release()
 
     def _add(files: list[str] | None, urls: str, progress: gr.Progress):
-        sources, rejected = [], []
+        sources, rejected, created = [], [], set()
         uploads = settings.uploads_dir
         for file in files or []:
             path = Path(str(file))
             try:
+                existed = (uploads / safe_upload_name(path.name)).exists()
                 stored = store_upload(path, uploads, int(settings.max_file_mb * 1_000_000))
                 sources.append(str(stored))
+                if not existed:
+                    created.add(str(stored))
                 log.info("upload %s stored as %s", path.name, stored)
             except (UploadRejected, OSError) as exc:
                 rejected.append(Failure(path.name, str(exc)))
@@ -599,6 +612,9 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
             log.exception("adding releases failed")
             keeper.refresh()
             return f"The update failed: {type(exc).__name__}: {exc}", keeper.status_markdown(), gr.skip()
+        for failure in summary.failures:   # a new upload that could not be indexed does not stay in uploads/
+            if failure.source in created:
+                Path(failure.source).unlink(missing_ok=True)
         summary.failures[:0] = rejected
         log.info("add releases: %s", summary.line())
         keeper.refresh()

@@ -512,3 +512,36 @@ def test_wrong_admin_passwords_back_off_per_client_and_are_logged(tmp_path: Path
         assert app.delete_cache == (3600, 3600)
     finally:
         app.close()
+
+
+def test_rejected_new_uploads_are_not_kept_and_paths_are_hidden_from_anonymous_users(tmp_path: Path) -> None:
+    import httpx
+    from gradio_client import Client, handle_file
+
+    from app import build_app, launch
+    from helpers.webserver import free_port
+
+    empty = tmp_path / "in" / "empty.txt"
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    from index.store import release_clients
+    from index.update import update
+
+    release = write_release(tmp_path / "in" / "walrus.txt", 95)
+    for password, host in ((None, "127.0.0.1"), ("walrus-s3cret", "0.0.0.0")):
+        settings = make_settings(tmp_path / f"home-{host}").model_copy(update={"admin_password": password})
+        assert update([str(release)], settings).added == 1   # the status panel then names the index's location
+        app = build_app(settings, host=host, initial_build=False)
+        port = free_port()
+        launch(app, settings, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            result, _, _ = Client(f"{base}/", verbose=False).predict([handle_file(str(empty))], "", password or "",
+                                                                     api_name="/add_releases")
+            assert "failed empty.txt: empty file" in result, result
+            assert not (settings.uploads_dir / "empty.txt").exists()
+            config = httpx.get(f"{base}/config", timeout=30).text
+            assert (f"/{settings.home.name}" in config) == (password is None), "the path only on localhost"
+        finally:
+            app.close()
+    release_clients()
