@@ -230,6 +230,7 @@ def release_clients() -> None:
         for lock in _dir_locks.values():
             lock.release(force=True)
         _dir_locks.clear()
+        _read_only_homes.clear()
 
 
 @contextmanager
