@@ -254,7 +254,6 @@ def test_disk_full_is_one_line_and_the_next_run_finishes(tmp_path: Path) -> None
     import resource
     import signal
     import subprocess
-    import sys
 
     from helpers.cli import PROJECT_ROOT, CliResult, cli_env, index_command
 
@@ -275,7 +274,6 @@ def test_disk_full_is_one_line_and_the_next_run_finishes(tmp_path: Path) -> None
                            capture_output=True, text=True, timeout=180)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1] == "added 3, updated 0, unchanged 0, removed 0, failed 0"
-    del sys
 
 
 def test_a_read_only_home_still_shows_status_and_answers_but_refuses_writes(shared_tmp: Path) -> None:
