@@ -10,6 +10,21 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from index.dates import date_bound
+
+from .citations import neutralise_bidi
+
+
+def _iso_date(text: str) -> str:
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a real day: a bad filter is a usage error, not an empty answer."""
+    try:
+        date_bound(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2024-06-30") from None
+    return text.strip()
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -26,23 +41,27 @@ def ask_main(argv: list[str]) -> int:
                                      "(`python -m bot feedback export` writes out the app's answer ratings.)")
     parser.add_argument("question")
     parser.add_argument("--lang", choices=["en", "fr"], help="only releases in this language")
-    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="only releases published on or after")
-    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="only releases published on or before")
+    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", type=_iso_date, help="only releases published on or after")
+    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", type=_iso_date, help="only releases published on or before")
     parser.add_argument("--json", action="store_true", help="print the Answer as JSON")
     args = parser.parse_args(argv)
     try:
         result = answer(args.question, lang=args.lang, date_from=args.date_from, date_to=args.date_to)
-    except ValueError as exc:   # a malformed date filter
+    except ValidationError as exc:   # a COMMUNIQUE_* variable that does not parse is a usage error
+        for error in exc.errors():
+            print(f"error: COMMUNIQUE_{str(error['loc'][0]).upper()}: {error['msg']}", file=sys.stderr)
+        return 2
+    except ValueError as exc:   # a malformed date filter, a question over the length cap
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
     else:
-        print(result.text)
+        print(neutralise_bidi(result.text))
         for c in result.citations:
             where = c.url or c.source
-            print(f"\n[{c.n}] {c.title} ({c.date or 'undated'}, {c.lang}) {where}")
-            print("    " + " ".join(c.text.split())[:400])
+            print(neutralise_bidi(f"\n[{c.n}] {c.title} ({c.date or 'undated'}, {c.lang}) {where}"))
+            print("    " + neutralise_bidi(" ".join(c.text.split())[:400]))
     if result.mode == "error":
         return 1
     return 0

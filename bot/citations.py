@@ -12,6 +12,14 @@ from typing import Literal
 AnswerMode = Literal["extractive", "llm", "abstain", "error"]
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+# Bidirectional embeddings, overrides and isolates (and the Arabic letter mark): in a release they could
+# make displayed text read differently from what it is ("Trojan source"); marks of direction alone stay.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"))
+
+
+def neutralise_bidi(text: object) -> str:
+    """Displayed text without bidi override/embedding/isolate controls, so it reads as it is stored."""
+    return str(text).translate(_BIDI_CONTROLS)
 
 
 @dataclass(frozen=True)

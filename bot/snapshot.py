@@ -19,7 +19,7 @@ from scipy.sparse import csr_matrix
 
 from index.embed import SparseVector
 from index.settings import Settings
-from index.store import DERIVED_KEYS, SPARSE_KEY, generation, open_collection, reading_store
+from index.store import DERIVED_KEYS, SPARSE_KEY, StoreError, generation, open_collection, reading_store
 
 from .forms import content_words
 from .query import IDENTIFIER
@@ -97,6 +97,8 @@ class SnapshotCache:
         self._snapshot = Snapshot()
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._attempts = 0                          # refreshes tried, so that waiters can see one failed meanwhile
+        self._failure: StoreError | None = None     # why the last refresh failed
 
     def invalidate(self) -> None:
         """Look at the store again on the next question (after a write made by this process)."""
@@ -106,14 +108,31 @@ class SnapshotCache:
         """The cached snapshot, refreshed first if another write happened since the last check."""
         if self._checked and time.monotonic() - self._checked < self.settings.refresh_seconds and self._snapshot.generation:
             return self._snapshot
-        with self._lock:
-            collection = open_collection(self.settings, self.stack_name)
-            stamp = generation(collection)
-            if stamp != self._snapshot.generation:
-                with reading_store():
-                    self._snapshot = self._sync(collection, stamp)
+        attempts = self._attempts
+        # A waiter never queues for longer than one refresh may take (each server call has its deadline).
+        if not self._lock.acquire(timeout=max(1.0, 3 * self.settings.chroma_timeout)):
+            raise StoreError("the index server is too slow to answer (another refresh is still waiting for it)")
+        try:
+            if self._attempts != attempts:   # another thread refreshed while this one waited: share its outcome
+                if self._failure is not None:
+                    raise self._failure
+                if self._snapshot.generation:
+                    return self._snapshot
+            self._attempts += 1
+            try:
+                collection = open_collection(self.settings, self.stack_name)
+                stamp = generation(collection)
+                if stamp != self._snapshot.generation:
+                    with reading_store():
+                        self._snapshot = self._sync(collection, stamp)
+            except StoreError as exc:
+                self._failure = exc
+                raise
+            self._failure = None
             self._checked = time.monotonic()
             return self._snapshot
+        finally:
+            self._lock.release()
 
     def _sync(self, collection: Any, stamp: str) -> Snapshot:
         old = self._snapshot

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from .listing import date_prefix, release_lines, releases_json
 from .load import is_url, list_release_files
 from .settings import Settings, get_settings
 from .status import index_status
-from .store import StoreError
+from .store import ConfigError, StoreError
 from .update import Summary, build, remove, update
 
 
@@ -79,10 +80,26 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return _report(summary)
     except (StoreError, UnknownStack) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UnknownStack) else 1
+        return 2 if isinstance(exc, (UnknownStack, ConfigError)) else 1
     except KeyboardInterrupt:
         print("interrupted: run the same command again to finish", file=sys.stderr)
         return 130
+    except Exception as exc:   # disk full, a server gone mid-write...: one line, never a traceback
+        print(f"error: {_unexpected(exc, settings)}", file=sys.stderr)
+        return 1
+
+
+def _unexpected(exc: BaseException, settings: Settings) -> str:
+    """One line for an error no check foresaw, naming the likely cause and the fix."""
+    text = " ".join(str(exc).split())[:300] or type(exc).__name__
+    where = settings.chroma_url or str(settings.home)
+    chain = [exc, *(e for e in (exc.__cause__, exc.__context__) if e is not None)]
+    if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) for e in chain) or any(
+            marker in text.lower() for marker in ("disk is full", "no space left", "compaction", "file too large", "disk i/o error")):
+        return (f"cannot write the index in {where}: {text} — the disk may be full: free space, then run the same "
+                f"command again (what was indexed before is kept)")
+    return (f"the command stopped on {type(exc).__name__}: {text} — run it again; if it persists, check {where} "
+            f"(what was indexed before is kept)")
 
 
 def _progress_bar(sources: list[str]) -> tqdm:
@@ -98,6 +115,8 @@ def _progress_bar(sources: list[str]) -> tqdm:
 
 
 def _report(summary: Summary) -> int:
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for failure in [*summary.failures, *summary.skipped]:
         print(str(failure), file=sys.stderr)
     print(summary.line())

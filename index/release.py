@@ -45,7 +45,7 @@ class Failure:
     reason: str
 
     def __str__(self) -> str:
-        return f"failed {self.source}: {self.reason}"
+        return f"failed {printable_name(self.source)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,11 @@ class Skipped(Failure):
     """
 
     def __str__(self) -> str:
-        return f"skipped {self.source}: {self.reason}"
+        return f"skipped {printable_name(self.source)}: {self.reason}"
+
+
+def printable_name(source: str) -> str:
+    """A source name fit for one line: quoted (repr) when it holds a newline or another control character."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in source):
+        return repr(source)
+    return source

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .records import check_records
 from .settings import Settings
-from .store import open_collection
+from .store import open_collection, record_manager
 
 _PAGE = 5000
 
@@ -20,6 +21,7 @@ class IndexStatus:
     embeddings: str = ""
     updated_at: str | None = None
     where: str = ""
+    records: str = ""   # whether the record manager is in step with Chroma (index.records)
 
     def lines(self) -> list[str]:
         langs = ", ".join(f"{lang} {n}" for lang, n in sorted(self.languages.items())) or "none"
@@ -33,7 +35,7 @@ class IndexStatus:
             f"undated:    {self.undated}",
             f"embeddings: {self.embeddings}",
             f"updated:    {self.updated_at or 'never'}",
-        ]
+        ] + ([self.records] if self.records else [])
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -53,6 +55,7 @@ def index_status(settings: Settings) -> IndexStatus:
             break
         offset += _PAGE
     status.releases = len(releases)
+    status.records = _records_line(settings, collection)
     for m in releases.values():
         lang = str(m.get("lang", "?"))
         status.languages[lang] = status.languages.get(lang, 0) + 1
@@ -61,3 +64,11 @@ def index_status(settings: Settings) -> IndexStatus:
     if dates:
         status.first_date, status.last_date = dates[0], dates[-1]
     return status
+
+
+def _records_line(settings: Settings, collection: object) -> str:
+    """The record check for status; a record manager that cannot be read is reported, not raised."""
+    try:
+        return check_records(collection, record_manager(settings)).line()
+    except Exception as exc:   # e.g. a read-only home: status still shows what Chroma holds
+        return f"records:    not checked ({' '.join(str(exc).split())[:200]})"

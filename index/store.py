@@ -50,6 +50,10 @@ class StoreError(RuntimeError):
     """The index cannot be opened or used as configured; the message says how to fix it."""
 
 
+class ConfigError(StoreError):
+    """A COMMUNIQUE_* setting that cannot work as given (a usage error: exit status 2)."""
+
+
 class IndexBusy(StoreError):
     """Another process holds the embedded index."""
 
@@ -63,6 +67,15 @@ class NoIndex(StoreError):
 _clients: dict[str, Any] = {}
 _client_lock = threading.Lock()
 _dir_locks: dict[str, FileLock] = {}
+_read_only_homes: set[str] = set()   # homes opened without their lock because they cannot be written
+
+
+def check_writable(settings: Settings) -> None:
+    """Refuse to write an index whose home is read-only, before any work is done (one line, with the fix)."""
+    home = settings.home
+    if settings.chroma_url is None and home.exists() and home.is_dir() and not os.access(home, os.W_OK):
+        raise StoreError(f"COMMUNIQUE_HOME={home} is read-only: status and questions still work; to change the index, "
+                         f"make it writable or point COMMUNIQUE_HOME at a writable copy")
 
 
 def _chroma_settings(settings: Settings) -> ChromaSettings:
@@ -82,15 +95,52 @@ def _connect_server(settings: Settings) -> Any:
     url = urlparse(settings.chroma_url or "")
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL")
-    port = url.port or (443 if url.scheme == "https" else 8000)
     try:
+        port = url.port or (443 if url.scheme == "https" else 8000)
+    except ValueError:   # a port that is not a number, or out of range
+        raise ConfigError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} has an invalid port: "
+                         f"use http://host:PORT with PORT a number from 1 to 65535") from None
+    try:
+        _bound_server_calls(settings.chroma_timeout)
         client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
                                      settings=_chroma_settings(settings))
         _set_request_timeout(client, settings.chroma_timeout)
         client.heartbeat()
     except Exception as exc:
-        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {_one_line(exc)}") from exc
+        timed_out = isinstance(exc, httpx.TimeoutException) or "timed out" in str(exc).lower()   # chromadb re-raises it as ValueError
+        reason = "no answer within COMMUNIQUE_CHROMA_TIMEOUT" if timed_out else _one_line(exc)
+        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {reason} "
+                         f"({settings.chroma_timeout:g} s); check that it is running and answering") from exc
     return client
+
+
+class _HttpxWithDeadline:
+    """httpx as chromadb's HTTP client module sees it: every session it opens gets a deadline.
+
+    chromadb.HttpClient() asks the server who the user is (and opens an admin client) before
+    it returns, on sessions created with `timeout=None`: a server that accepts and never
+    answers would hang it forever, before any timeout could be set on the client.
+    """
+
+    seconds = 10.0   # set from COMMUNIQUE_CHROMA_TIMEOUT before each connection (under _client_lock)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(httpx, name)
+
+    def Client(self, *args: Any, **kwargs: Any) -> httpx.Client:  # noqa: N802 (httpx's name)
+        kwargs["timeout"] = httpx.Timeout(self.seconds)
+        return httpx.Client(*args, **kwargs)
+
+
+_httpx_with_deadline = _HttpxWithDeadline()
+
+
+def _bound_server_calls(seconds: float) -> None:
+    """Make the sessions chromadb opens from now on time out after `seconds` (from their first request)."""
+    import chromadb.api.fastapi as chroma_fastapi
+
+    _httpx_with_deadline.seconds = seconds
+    chroma_fastapi.httpx = _httpx_with_deadline   # type: ignore[assignment]
 
 
 def _set_request_timeout(client: Any, seconds: float) -> None:
@@ -104,6 +154,19 @@ def _check_home(settings: Settings) -> None:
     home = settings.home
     if home.exists() and not home.is_dir():
         raise StoreError(f"COMMUNIQUE_HOME={home} is a file, not a folder: move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`")
+    blocker = next((p for p in home.absolute().parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ConfigError(f"COMMUNIQUE_HOME={home} is under {blocker}, which is a file: point COMMUNIQUE_HOME at a folder")
+
+
+def _make_home(settings: Settings) -> None:
+    """Create COMMUNIQUE_HOME, or say in one line why it cannot be."""
+    _check_home(settings)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create COMMUNIQUE_HOME={settings.home} ({_one_line(exc)}): "
+                         f"point COMMUNIQUE_HOME at a folder you can write") from exc
 
 
 def _open_embedded(settings: Settings) -> Any:
@@ -111,19 +174,45 @@ def _open_embedded(settings: Settings) -> Any:
     _check_home(settings)
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
         raise StoreError(f"{settings.chroma_path} is a file, not a Chroma folder: remove it, then run `python -m index build`")
-    home.mkdir(parents=True, exist_ok=True)
+    _make_home(settings)
     acquire_home_lock(settings)
+    path = settings.chroma_path
+    if str(home.resolve()) in _read_only_homes and path.is_dir():
+        path = _read_only_copy(path)
     try:
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=_chroma_settings(settings))
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings(settings))
     except Exception as exc:
         raise StoreError(f"{settings.chroma_path} is not a readable Chroma index ({_one_line(exc)}): "
                          f"remove it and run `python -m index build`") from exc
+
+
+def _read_only_copy(path: Path) -> Path:
+    """A private copy of a read-only Chroma folder (Chroma writes to its database even to read it), removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    copy = Path(tempfile.mkdtemp(prefix="communique-read-only-")) / "chroma"
+    atexit.register(shutil.rmtree, copy.parent, True)
+    try:
+        shutil.copytree(path, copy, copy_function=shutil.copyfile)
+        for root, dirs, files in os.walk(copy):   # the copy is ours to write (Chroma's bookkeeping)
+            for name in [*dirs, *files]:
+                os.chmod(Path(root) / name, 0o700 if name in dirs else 0o600)
+        os.chmod(copy, 0o700)
+    except OSError as exc:
+        raise StoreError(f"COMMUNIQUE_HOME={path.parent} is read-only and {path} cannot be copied to read it "
+                         f"({_one_line(exc)}): make it readable, or free space in the temp folder") from exc
+    return copy
 
 
 def acquire_home_lock(settings: Settings) -> None:
     """Hold COMMUNIQUE_HOME for this process's lifetime, or fail naming the holder."""
     path = str((settings.home / "index.lock").resolve())
     if path in _dir_locks:
+        return
+    if not os.access(settings.home, os.W_OK):   # a read-only home: nothing here can write it, so no lock to take
+        _read_only_homes.add(str(settings.home.resolve()))
         return
     lock = FileLock(path, thread_local=False)
     owner = Path(path + ".owner")
@@ -145,6 +234,7 @@ def release_clients() -> None:
         for lock in _dir_locks.values():
             lock.release(force=True)
         _dir_locks.clear()
+        _read_only_homes.clear()
 
 
 @contextmanager
@@ -475,8 +565,7 @@ def record_manager(settings: Settings) -> Any:
     from langchain_classic.indexes import SQLRecordManager
 
     if not settings.records_url:
-        _check_home(settings)
-        settings.home.mkdir(parents=True, exist_ok=True)
+        _make_home(settings)
     try:
         manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
         try:

@@ -19,9 +19,10 @@ from langchain_core.indexing import index as langchain_index
 from .chunk import chunk_release
 from .embed import load_stack, stack_name
 from .load import is_url, list_release_files, read_sources
+from .records import check_records, sources_of, write_stamp
 from .release import Failure, Release, Skipped
 from .settings import Settings
-from .store import ChunkStore, drop_collection, indexed_sources, open_collection, record_manager
+from .store import ChunkStore, check_writable, drop_collection, indexed_sources, open_collection, record_manager
 
 Progress = Callable[[str, int], None]   # (event, amount): "release" when one is read, "embedded" per chunk batch
 
@@ -37,6 +38,7 @@ class Summary:
     failures: list[Failure] = field(default_factory=list)
     chunks_embedded: int = 0
     skipped: list[Skipped] = field(default_factory=list)   # not indexed on purpose (duplicates)
+    warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
@@ -51,27 +53,37 @@ def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, pr
     chunks are fed back unchanged, so "full" cleanup does not delete them. For a folder
     that cannot be read (moved, unmounted, mistyped) that is every release indexed from under it.
     """
+    check_writable(settings)
     if reset:
         drop_collection(settings)
         _reset_records(settings)
     return _run(list(sources), settings, mode="full", progress=progress)
 
 
-def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None) -> Summary:
-    """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders."""
+def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None,
+           refuse_private_urls: bool = False) -> Summary:
+    """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders.
+
+    `refuse_private_urls` is for URLs given by others (an app open beyond localhost): internal addresses fail.
+    """
     sources = list(sources)
-    summary = _run(sources, settings, mode="scoped_full", progress=progress)
+    check_writable(settings)
+    summary = _run(sources, settings, mode="scoped_full", progress=progress,
+                   refuse_private=refuse_private_urls and not settings.allow_private_urls)
     if prune:
         folders = [Path(s).resolve() for s in sources if not is_url(s) and Path(s).is_dir()]
         present = {str(p.resolve()) for folder in folders for p in list_release_files(folder)}
+        unread = [f.source for f in summary.failures if os.path.isabs(f.source)]   # kept: not known to be gone
         gone = [s for s in indexed_sources(record_manager(settings))
-                if any(_is_under(s, folder) for folder in folders) and s not in present]
+                if any(_is_under(s, folder) for folder in folders) and s not in present
+                and not any(s == u or _is_under(s, Path(u)) for u in unread)]
         summary.removed += remove(gone, settings).removed
     return summary
 
 
 def remove(sources: Iterable[str], settings: Settings) -> Summary:
     """Drop releases by source; a folder drops every release indexed from under it."""
+    check_writable(settings)
     manager = record_manager(settings)
     known = indexed_sources(manager)
     targets: set[str] = set()
@@ -79,7 +91,7 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
     for source in sources:
         matches = {source} & known if is_url(source) else _sources_matching(source, known)
         if not matches:
-            summary.failures.append(Failure(source, "not in the index"))
+            summary.failures.append(Failure(source, "symlink loop" if _is_loop(source) else "not in the index"))
         targets |= matches
     if targets:
         store = _store(settings)
@@ -92,12 +104,14 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
 
 # --------------------------------------------------------------------------- internals
 
-def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scoped_full"], progress: Progress | None) -> Summary:
+def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scoped_full"], progress: Progress | None,
+         refuse_private: bool = False) -> Summary:
     progress = progress or (lambda event, n: None)
     store = _store(settings, on_embedded=lambda n: progress("embedded", n))
     manager = record_manager(settings)
-    before = indexed_sources(manager)
     summary = Summary()
+    _trust_only_what_chroma_holds(store, manager, summary)
+    before = indexed_sources(manager)
     seen: list[str] = []
     already_indexed: list[str] = []   # feed items not fetched again
 
@@ -117,12 +131,17 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
 
     def documents() -> Iterator[Document]:
         items = read_sources(sources, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             timeout=settings.fetch_timeout, is_known=is_known, indexed_copy=indexed_copy)
+                             timeout=settings.fetch_timeout, is_known=is_known, indexed_copy=indexed_copy,
+                             feed_budget=settings.feed_budget, refuse_private=refuse_private)
         for item in items:
             progress("release", 1)
             if isinstance(item, Skipped):
                 summary.skipped.append(item)
                 continue
+            chunks = [] if isinstance(item, Failure) else chunk_release(item)
+            if not isinstance(item, Failure) and len(chunks) > settings.max_chunks_per_release:
+                item = Failure(item.source, f"too many passages ({len(chunks)}, limit {settings.max_chunks_per_release}, "
+                                            f"COMMUNIQUE_MAX_CHUNKS_PER_RELEASE): split the file or raise the limit")
             if isinstance(item, Failure):
                 summary.failures.append(item)
                 if mode == "full":   # keep what the index held for it (a missing folder: all it held)
@@ -130,7 +149,7 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
                     yield from store.documents_of(sorted(held))
                 continue
             seen.append(item.source)
-            yield from (chunk.to_document() for chunk in chunk_release(item))
+            yield from (chunk.to_document() for chunk in chunks)
         if mode == "full":   # feed items skipped because already indexed are part of the sources too
             yield from store.documents_of(already_indexed)
 
@@ -152,6 +171,17 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
     return summary
 
 
+def _trust_only_what_chroma_holds(store: ChunkStore, manager: object, summary: Summary) -> None:
+    """Forget records of chunks Chroma does not hold, so that this run embeds them again (see index.records)."""
+    check = check_records(store.collection, manager)
+    if not check.ok:
+        lost = sources_of(manager, check.missing)
+        manager.delete_keys(sorted(check.missing))   # type: ignore[attr-defined]
+        summary.warnings.append(f"the record manager listed {len(check.missing)} chunks of {len(lost)} releases that Chroma "
+                                f"does not hold (data lost, swapped or restored apart): they are indexed again when among the sources")
+    write_stamp(manager, store.collection)
+
+
 def _store(settings: Settings, on_embedded: Callable[[int], None] | None = None) -> ChunkStore:
     collection = open_collection(settings, stack_name(settings.embeddings), create=True)   # refuse a mismatch before loading a model
     return ChunkStore(collection, load_stack(settings.embeddings), on_embedded=on_embedded)
@@ -169,5 +199,18 @@ def _is_under(source: str, folder: Path) -> bool:
 
 
 def _sources_matching(source: str, known: set[str]) -> set[str]:
-    path = Path(source).resolve()
+    try:
+        path = Path(source).resolve()
+    except (RuntimeError, OSError):   # a symlink loop names nothing that can be indexed
+        return {source} & known
     return {s for s in known if s == str(path) or (not is_url(s) and _is_under(s, path))}
+
+
+def _is_loop(source: str) -> bool:
+    try:
+        Path(source).resolve()
+    except RuntimeError:
+        return True
+    except OSError:
+        return False
+    return False

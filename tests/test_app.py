@@ -303,15 +303,15 @@ def test_safe_upload_name(name: str, expected: str) -> None:
     assert safe_upload_name(name) == expected
 
 
-def test_store_upload_keeps_names_unique(tmp_path: Path) -> None:
+def test_store_upload_replaces_a_file_of_the_same_name(tmp_path: Path) -> None:
     a, b = tmp_path / "a" / "r.txt", tmp_path / "b" / "r.txt"
     for path, text in ((a, "one"), (b, "two")):
         path.parent.mkdir()
         path.write_text(text)
     uploads = tmp_path / "uploads"
-    first, second, again = (store_upload(p, uploads, 1000) for p in (a, b, a))
-    assert (first.name, second.name, again) == ("r.txt", "r-2.txt", first)
-    assert first.read_text() == "one" and second.read_text() == "two"
+    first, second = (store_upload(p, uploads, 1000) for p in (a, b))
+    assert first == second == uploads.resolve() / "r.txt"
+    assert first.read_text() == "two" and sorted(p.name for p in uploads.iterdir()) == ["r.txt"]
 
 
 def test_parse_filters() -> None:

@@ -36,7 +36,7 @@ from index.load import (  # noqa: E402
     parse_release_text,
     read_sources,
 )
-from index.release import Failure, Release  # noqa: E402
+from index.release import Failure, Release, printable_name  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS_FILES = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
@@ -425,7 +425,7 @@ def test_every_reason_is_one_line(tmp_path: Path) -> None:
     for result in results:
         assert isinstance(result, Failure)
         assert "\n" not in result.reason and "Traceback" not in result.reason and result.reason
-        assert str(result) == f"failed {result.source}: {result.reason}"
+        assert str(result) == f"failed {printable_name(result.source)}: {result.reason}" and "\n" not in str(result)
 
 
 def test_undecodable_file_name(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.citations import Answer, Citation
+from bot.citations import Answer, Citation, neutralise_bidi
 from index.status import IndexStatus
 
 LANG_NAMES = {"en": "English", "fr": "French"}
@@ -37,14 +37,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
 # --------------------------------------------------------------------------- escaping
 
 
+
 def escape_html(text: object) -> str:
     """Text for an HTML element or attribute: nothing in it becomes markup."""
-    return html.escape(str(text), quote=True)
+    return html.escape(neutralise_bidi(text), quote=True)
 
 
 def escape_markdown(text: object) -> str:
     """Text for a Markdown renderer that also accepts inline HTML: shown literally, never as markup or a link."""
-    escaped = str(text).translate(_MARKDOWN_SPECIAL)
+    escaped = neutralise_bidi(text).translate(_MARKDOWN_SPECIAL)
     return _WWW.sub(lambda m: m.group(0)[:3] + "&#46;", escaped)
 
 
@@ -207,9 +208,9 @@ def pending_markdown(text: str) -> str:
 def answer_plain_text(answer: Answer) -> str:
     """The answer followed by a "Sources:" list, as plain text."""
     if not answer.citations:
-        return answer.text
+        return neutralise_bidi(answer.text)
     lines = [f"[{c.n}] {c.title or source_name(c)} ({c.date or 'undated'}, {c.lang}) — {source_name(c)}" for c in answer.citations]
-    return answer.text + "\n\nSources:\n" + "\n".join(lines)
+    return neutralise_bidi(answer.text + "\n\nSources:\n" + "\n".join(lines))
 
 
 def citation_dict(citation: Citation) -> dict[str, Any]:

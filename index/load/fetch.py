@@ -5,8 +5,10 @@ Every network or HTTP error becomes a :class:`SourceError` with a one-line reaso
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
-import time
+import socket
+import threading
 from dataclasses import dataclass
 from datetime import date as Date
 from typing import NamedTuple
@@ -41,12 +43,99 @@ class Response:
     body: bytes
 
 
-def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int) -> Response:
-    """GET ``url`` with a size cap and an overall deadline, mapping every error to a reason."""
-    host = urlsplit(url).netloc
-    deadline = time.monotonic() + timeout
+class _Deadline:
+    """Cuts the connections of one fetch when its time is up, whatever phase they are in.
+
+    httpx's timeouts are per read: a server trickling one header byte every few seconds
+    never trips them. This shuts the sockets down from a timer thread instead, so the
+    deadline runs from connect to the last byte (redirect hops included).
+    """
+
+    def __init__(self, seconds: float, *, refuse_private: bool = False) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.refuse_private = refuse_private
+        self.refused: str | None = None    # the private address a connection reached, when refused
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpcore's trace hook: remember every socket this fetch connects, and check where it leads."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with self._lock:
+                    self._sockets.append(sock)
+                    address = _private_peer(sock) if self.refuse_private else None
+                    if address is not None:
+                        self.refused = address
+                    if self.expired or address is not None:
+                        _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _private_peer(sock: socket.socket) -> str | None:
+    """The peer's address if it is loopback, private, link-local (cloud metadata), reserved or multicast.
+
+    Checked on the connected socket, so after DNS resolution and on every redirect hop:
+    a name that resolves (or re-resolves) to an internal address is caught too.
+    """
     try:
-        with client.stream("GET", url) as response:
+        address = ipaddress.ip_address(sock.getpeername()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    internal = (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+                or address.is_multicast or address.is_unspecified)
+    return str(address) if internal else None
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, refuse_private: bool = False) -> Response:
+    """GET ``url`` with a size cap and one overall deadline (connect to last byte), mapping every error to a reason.
+
+    With ``refuse_private`` (an app open beyond localhost), internal addresses are refused.
+    """
+    with _Deadline(timeout, refuse_private=refuse_private) as deadline:
+        try:
+            return _fetch(client, url, timeout=timeout, max_bytes=max_bytes, deadline=deadline)
+        except SourceError:
+            if deadline.refused:
+                raise SourceError(f"refused: the URL leads to the internal address {deadline.refused} "
+                                  f"(set COMMUNIQUE_ALLOW_PRIVATE_URLS=1 to allow it)") from None
+            if deadline.expired:
+                raise SourceError(f"timed out after {timeout:g} s") from None
+            raise
+
+
+def _fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, deadline: _Deadline) -> Response:
+    host = urlsplit(url).netloc
+    # A fresh connection per fetch ("Connection: close"), so that the deadline sees its socket.
+    request = dict(headers={"Connection": "close"}, extensions={"trace": deadline.trace})
+    try:
+        with client.stream("GET", url, **request) as response:
             if response.status_code >= 400:
                 phrase = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
                 raise SourceError(f"HTTP {response.status_code} {phrase}".strip())
@@ -58,7 +147,7 @@ def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int) -> 
                 size += len(chunk)
                 if size > max_bytes:
                     raise SourceError(f"response too large (more than {limit_mb(max_bytes)} MB)")
-                if time.monotonic() > deadline:
+                if deadline.expired:
                     raise SourceError(f"timed out after {timeout:g} s")
                 chunks.append(chunk)
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

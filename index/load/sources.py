@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -38,8 +39,26 @@ def list_release_files(folder: Path) -> list[Path]:
     Hidden files and folders and housekeeping files (README, SOURCES, ...) are
     skipped: a corpus folder often documents itself, and those notes are not releases.
     """
+    return walk_release_files(folder)[0]
+
+
+def walk_release_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(release files, folders that could not be listed) under ``folder``.
+
+    An unreadable folder must be reported, never taken for an empty one: what the
+    index holds from under it would otherwise be dropped as gone.
+    """
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
+    unreadable: list[Path] = []
+
+    def not_listed(error: OSError) -> None:
+        unreadable.append(Path(error.filename or folder))
+
+    for root, dirs, files in os.walk(folder, onerror=not_listed):
+        if not os.access(root, os.R_OK | os.X_OK):   # listed names but no access to the entries
+            unreadable.append(Path(root))
+            dirs[:] = []
+            continue
         dirs[:] = [name for name in dirs if not name.startswith(".")]
         for name in files:
             path = Path(root) / name
@@ -50,7 +69,7 @@ def list_release_files(folder: Path) -> list[Path]:
                 and path.is_file()
             ):
                 found.append(path)
-    return sorted(found)
+    return sorted(found), sorted(set(unreadable))
 
 
 def read_sources(
@@ -60,13 +79,17 @@ def read_sources(
     timeout: float = 20.0,
     is_known: Callable[[str], bool] = lambda source: False,
     indexed_copy: Callable[[Release], str | None] = lambda release: None,
+    feed_budget: float = 300.0,
+    refuse_private: bool = False,
 ) -> Iterator[Release | Failure]:
     """Yield one Release per release and one Failure per unreadable source, never raising.
 
     ``sources`` are what a user typed: files, folders, release page URLs or feed
     URLs. Feed items for which ``is_known(link)`` is true are skipped without
-    being fetched, so re-reading a feed only downloads what is new. A file whose
-    release was already read under another file name, or that ``indexed_copy``
+    being fetched, so re-reading a feed only downloads what is new. The new items of
+    one feed get ``feed_budget`` seconds altogether (each item still ``timeout``). With
+    ``refuse_private``, URLs leading to internal addresses fail (index.load.fetch). A file
+    whose release was already read under another file name, or that ``indexed_copy``
     says the index holds under another one, yields a :class:`Skipped` naming it.
     """
     seen: set[str] = set()
@@ -79,7 +102,8 @@ def read_sources(
                 if client is None:
                     client = stack.enter_context(httpx.Client(follow_redirects=True, timeout=timeout,
                                                               headers={"User-Agent": USER_AGENT}))
-                results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known)
+                results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known,
+                                    feed_budget=feed_budget, refuse_private=refuse_private)
             else:
                 results = _read_path(source, max_bytes=max_bytes)
             for result in results:
@@ -98,10 +122,16 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
         scheme = source.split(":", 1)[0]
         yield Failure(source, f"unsupported URL scheme '{scheme}' (only http and https)")
         return
-    path = Path(source).expanduser().resolve()
+    try:
+        path = Path(source).expanduser().resolve()
+    except (RuntimeError, OSError) as exc:   # a symlink loop: Path.resolve() raises outside any loader
+        yield _failure(source, "symlink loop" if isinstance(exc, RuntimeError) else _os_reason(exc))
+        return
     if path.is_dir():
-        files = list_release_files(path)
-        if not files:
+        files, unreadable = walk_release_files(path)
+        for folder in unreadable:
+            yield _failure(str(folder), "permission denied")
+        if not files and not unreadable:
             yield Failure(str(path), f"no release files in folder (looked for {', '.join(SUPPORTED_SUFFIXES)})")
         for file in files:
             yield _attempt(str(file.resolve()), lambda file=file: load_file(file, max_bytes=max_bytes))
@@ -110,11 +140,12 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
 
 
 def _read_url(
-    client: httpx.Client, url: str, *, timeout: float, max_bytes: int, is_known: Callable[[str], bool]
+    client: httpx.Client, url: str, *, timeout: float, max_bytes: int, is_known: Callable[[str], bool],
+    feed_budget: float = 300.0, refuse_private: bool = False,
 ) -> Iterator[Release | Failure]:
     """A release page, or every new item of a feed; the URL itself is fetched once."""
     try:
-        response = fetch(client, url, timeout=timeout, max_bytes=max_bytes)
+        response = fetch(client, url, timeout=timeout, max_bytes=max_bytes, refuse_private=refuse_private)
         items = feed_items_if_feed(response)
     except SourceError as exc:
         yield _failure(url, exc)
@@ -122,10 +153,16 @@ def _read_url(
     if items is None:
         yield _attempt(url, lambda: _release_from_response(response, url))
         return
-    for item in items:
-        if is_known(item.link):
-            continue
-        yield _attempt(item.link, lambda item=item: _load_feed_item(client, item, timeout=timeout, max_bytes=max_bytes))
+    new = [item for item in items if not is_known(item.link)]
+    spent_by = time.monotonic() + feed_budget   # one feed must not hold the index (and the app's write lock) for hours
+    for done, item in enumerate(new):
+        left = spent_by - time.monotonic()
+        if left <= 0:
+            yield _failure(url, f"feed budget of {feed_budget:g} s spent after {done} of {len(new)} new items "
+                                f"(COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest")
+            return
+        yield _attempt(item.link, lambda item=item, left=left: _load_feed_item(client, item, timeout=min(timeout, left),
+                                                                               max_bytes=max_bytes, refuse_private=refuse_private))
 
 
 def _attempt(source: str, load: Callable[[], Release]) -> Release | Failure:
@@ -151,6 +188,8 @@ def load_file(path: Path, *, max_bytes: int) -> Release:
     _check_file(path, max_bytes)
     try:
         data = path.read_bytes()
+    except PermissionError:
+        raise SourceError("permission denied") from None
     except OSError as exc:
         raise SourceError(f"cannot read file ({_os_reason(exc)})") from None
     kind = _KIND_BY_SUFFIX[path.suffix.lower()]
@@ -163,6 +202,8 @@ def _check_file(path: Path, max_bytes: int) -> None:
         info = path.stat()
     except FileNotFoundError:
         raise SourceError("no such file or directory") from None
+    except PermissionError:
+        raise SourceError("permission denied") from None
     except OSError as exc:
         raise SourceError(f"cannot read file ({_os_reason(exc)})") from None
     if path.is_dir():
@@ -229,9 +270,9 @@ def _page_kind(response: Response) -> str:
     raise SourceError(f"unsupported content type '{content_type}'")
 
 
-def _load_feed_item(client: httpx.Client, item: FeedItem, *, timeout: float, max_bytes: int) -> Release:
+def _load_feed_item(client: httpx.Client, item: FeedItem, *, timeout: float, max_bytes: int, refuse_private: bool = False) -> Release:
     """Fetch a feed item's page; the feed's own date fills in when the page has none."""
-    response = fetch(client, item.link, timeout=timeout, max_bytes=max_bytes)
+    response = fetch(client, item.link, timeout=timeout, max_bytes=max_bytes, refuse_private=refuse_private)
     release = _release_from_response(response, item.link)
     if release.date is None and item.date:
         release = replace(release, date=item.date)
