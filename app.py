@@ -32,9 +32,11 @@ takes the message, and optionally `history` (messages format: [{"role", "content
 `/remove_releases` (sources, password) that of "Remove selected".
 
 Adding and removing releases write to the index, so they are open without a password only when the app
-listens on localhost (and is not shared); otherwise it needs COMMUNIQUE_ADMIN_PASSWORD,
-and without one the panel is disabled. Uploads are copied under COMMUNIQUE_HOME/uploads
-with sanitised, unique names, up to COMMUNIQUE_MAX_FILE_MB.
+listens on localhost (and is not shared), and then only to requests from a localhost page (Host,
+Origin, no proxy headers); otherwise they need COMMUNIQUE_ADMIN_PASSWORD (wrong ones back off per
+client), and without one the panel is disabled (webapp.admin). Uploads are copied under
+COMMUNIQUE_HOME/uploads with sanitised names, up to COMMUNIQUE_MAX_FILE_MB; the same name again
+replaces the file. Beyond localhost, the server's paths are not shown.
 
 This file is layout and wiring only: the callbacks live in webapp/ (handlers, keeper,
 uploads, admin), and release text reaches the page only through webapp.present, which
@@ -75,14 +77,16 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
     """The Gradio app over this index; `host`/`share` decide who may add or remove releases (AddPolicy)."""
     settings = settings or get_settings()
     policy = AddPolicy.for_launch(host, share, settings)
-    keeper = IndexKeeper(settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD)
+    keeper = IndexKeeper(settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD,
+                         show_location=policy.local)   # the server's paths: not for anonymous users
     chat = ChatHandlers(Asker(settings, keeper), settings)
     panel = IndexHandlers(keeper, policy)
     if initial_build:
         keeper.start_initial_build()
     examples = panel.examples()
 
-    with gr.Blocks(title="NATO communiqués — questions and answers", fill_width=False, analytics_enabled=False) as app:
+    with gr.Blocks(title="NATO communiqués — questions and answers", fill_width=False, analytics_enabled=False,
+                   delete_cache=(3600, 3600) if policy.needs_password else None) as app:   # anonymous uploads do not pile up
         state = gr.State(new_chat_state())
         gr.Markdown("## NATO communiqués — questions and answers\n"
                     "Answers quote the indexed press releases (English and French); every statement is followed by "

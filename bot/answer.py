@@ -72,8 +72,9 @@ class Bot:
             self._vectors = None
 
     def retrieve(self, question: str, k: int = 5, *, history: list[dict] | None = None, filters: Filters | None = None) -> list[Document]:
-        """The k passages that best answer the question, best first."""
-        return [hit.to_document() for hit in self.searcher.search(prepare(question, history), k=k, filters=filters)]
+        """The k passages that best answer the question, best first (a question over the cap: ValueError, index untouched)."""
+        query = prepare(question, history)
+        return [hit.to_document() for hit in self.searcher.search(query, k=k, filters=filters)]
 
     def answer(self, question: str, history: list[dict] | None = None, *, filters: Filters | None = None) -> Answer:
         """Answer a question from the indexed releases, every claim followed by its [n]."""

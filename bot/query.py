@@ -17,7 +17,7 @@ from index.language import MONTHS, STOPWORDS, detect_lang
 
 from .forms import Asked, asked_for
 
-MAX_QUESTION_CHARS = 2000   # longer input is cut: a question, not a document (a 99,000-character one took 37 s)
+MAX_QUESTION_CHARS = 2000   # longer questions are refused (the app, the CLI, the library): 99,000 characters took 37 s and 646 MB
 _MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
 _DAY_MONTH_YEAR = re.compile(rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH})\.?\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I)
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
@@ -36,7 +36,6 @@ _DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|the same|ce|cette|cet|ces
 _CONTINUATION = re.compile(r"^\s*(and|et|what about|how about|et pour|and for|and in|et en)\b", re.I)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*", re.U)
 SELF_CONTAINED_WORDS = 7   # a question with this many content words rarely needs the previous turn
-MAX_QUESTION_CHARS = 2000   # longer questions are refused (the app, the CLI, the library): 99,000 characters took 37 s and 646 MB
 
 _LANG_HINTS = [
     (re.compile(r"\b(french|français|française)\s+(version|page|topic page|release|text|article|statement|site)\b|"

@@ -355,8 +355,8 @@ def test_questions_over_the_cap_are_refused_by_the_cli_and_the_library(tmp_path:
     from bot.query import MAX_QUESTION_CHARS
     from helpers.cli import PROJECT_ROOT, cli_env
 
-    import app
-    assert app.MAX_QUESTION_CHARS == MAX_QUESTION_CHARS == 2000
+    from webapp import handlers
+    assert handlers.MAX_QUESTION_CHARS == MAX_QUESTION_CHARS == 2000
     long_question = "Where did the walrus meet " * 100
     settings = make_settings(tmp_path / "home")
     for ask in (lambda: answer(long_question, settings=settings), lambda: retrieve(long_question, settings=settings)):
@@ -384,7 +384,7 @@ def test_bidi_controls_are_neutralised_in_displayed_answers() -> None:
 
 
 def test_a_corrected_release_uploaded_again_replaces_the_stale_one(tmp_path: Path) -> None:
-    from app import store_upload
+    from webapp.uploads import store_upload
     from helpers.indexing import stored_chunks
     from index.store import release_clients
     from index.update import update

@@ -5,6 +5,7 @@ app.py only binds them to components.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -18,18 +19,18 @@ import gradio as gr
 
 from bot import Answer, answer_stream
 from bot.feedback import FeedbackStore
+from bot.query import MAX_QUESTION_CHARS   # one cap for the app, the CLI and the library
 from index.dates import ISO_PREFIX, date_bound
 from index.settings import Settings
 
 from . import present
-from .admin import AddPolicy
+from .admin import AddPolicy, ChangeGate
 from .examples import MAX_EXAMPLES, example_questions
 from .keeper import IndexKeeper
 from .releases import ReleaseFilter, coverage_frame, key_of_row, release_key, release_table, undated_count
 
 log = logging.getLogger("communique.app")
 
-MAX_QUESTION_CHARS = 2000
 LANGUAGES = {"Any": None, "English": "en", "French": "fr"}
 BUILDING_TEXT = "The index is being built ({note}). Please ask again in a moment."
 
@@ -135,8 +136,11 @@ class Asker:
             if isinstance(item, Answer):
                 final = item
             elif not building:
-                yield item
+                yield self.keeper.shown(item)
         assert final is not None
+        if final.mode == "error":   # e.g. "the index is unavailable: <path>": the server's paths only where shown
+            final = dataclasses.replace(final, text=self.keeper.shown(final.text),
+                                        error=final.error and self.keeper.shown(final.error))
         if building and not final.found:
             final = notice_answer(question, BUILDING_TEXT.format(note=self.keeper.build_note))
         elif building:
@@ -294,8 +298,9 @@ class ChatHandlers:
 class IndexHandlers:
     """Callbacks of the Index tab, and of what the Ask tab shows of the index (notice, examples)."""
 
-    def __init__(self, keeper: IndexKeeper, policy: AddPolicy) -> None:
+    def __init__(self, keeper: IndexKeeper, policy: AddPolicy, gate: ChangeGate | None = None) -> None:
         self.keeper, self.policy = keeper, policy
+        self.gate = gate or ChangeGate(policy)   # adding and removing: back-off, password, Host/Origin
 
     def view(self, text: str = "", lang: str = "Any", date_from: str = "", date_to: str = "") -> tuple:
         """Everything that shows the index: (notice, status, timer, table, picker, list note, chart, chart note,
@@ -348,21 +353,24 @@ class IndexHandlers:
         chosen = [k for k in chosen if k != key] if key in chosen else [*chosen, key]
         return gr.Dropdown(value=chosen)
 
-    def add_releases(self, files: list[str] | None, urls: str, password: str, progress: gr.Progress = gr.Progress()) -> tuple:
-        """Store the uploads, then run the incremental update on them and on the URLs: (result, status, files)."""
-        refusal = self.policy.refusal(password)
+    def add_releases(self, files: list[str] | None, urls: str, password: str, request: gr.Request = None,
+                     progress: gr.Progress = gr.Progress()) -> tuple:
+        """Store the uploads, then run the incremental update on them and on the URLs: (result, status, files).
+
+        URLs given on an app open beyond localhost may not lead to internal addresses (issue 12.9)."""
+        refusal = self.gate.refusal(password, request, "add")
         if refusal:
             return refusal, self.keeper.status_markdown(), gr.skip()
 
         def report(read: int, total: int | None, embedded: int) -> None:
             progress((read, total), desc=f"Reading releases ({embedded} chunks embedded)", unit="releases")
 
-        result, ran = self.keeper.add(files, urls, report)
+        result, ran = self.keeper.add(files, urls, report, refuse_private_urls=not self.policy.local)
         return result, self.keeper.status_markdown(), None if ran else gr.skip()
 
-    def remove_releases(self, picked: list[str] | None, password: str) -> tuple:
+    def remove_releases(self, picked: list[str] | None, password: str, request: gr.Request = None) -> tuple:
         """Remove the picked releases (keys from the picker, or sources), behind the same gate as adding: (result, picker)."""
-        refusal = self.policy.refusal(password, "remove")
+        refusal = self.gate.refusal(password, request, "remove")
         if refusal:
             return refusal, gr.skip()
         by_key = {release_key(r): r.source for r in self.keeper.releases}

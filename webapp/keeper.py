@@ -34,9 +34,10 @@ AddProgress = Callable[[int, "int | None", int], None]
 class IndexKeeper:
     """Status and releases as last read, the start-up build, and the add/remove writes (one at a time)."""
 
-    def __init__(self, settings: Settings, empty_text: str = EMPTY_INDEX_TEXT) -> None:
+    def __init__(self, settings: Settings, empty_text: str = EMPTY_INDEX_TEXT, *, show_location: bool = True) -> None:
         self.settings = settings
         self.empty_text = empty_text   # what to tell users while the index is empty
+        self.show_location = show_location   # the server's paths: only on localhost, not for anonymous users (shown)
         self.write_lock = threading.Lock()
         self.building = False
         self.build_note = ""
@@ -123,13 +124,19 @@ class IndexKeeper:
 
     # -- writes from the app (the caller checks the AddPolicy)
 
-    def add(self, files: Iterable[str] | None, urls: str | None, progress: AddProgress | None = None) -> tuple[str, bool]:
-        """Store the uploads, then run the incremental update on them and on the URLs: (result text, whether it ran)."""
+    def add(self, files: Iterable[str] | None, urls: str | None, progress: AddProgress | None = None, *,
+            refuse_private_urls: bool = False) -> tuple[str, bool]:
+        """Store the uploads, then run the incremental update on them and on the URLs: (result text, whether it ran).
+
+        `refuse_private_urls` for URLs given by others (issue 12.9); a new upload that fails to index is
+        deleted again (issue 12.10), a replaced one stays (its old version is still what the index holds).
+        """
         if not self.write_lock.acquire(blocking=False):
             return BUSY_TEXT, False
         try:
             uploads = self.settings.uploads_dir
-            sources, rejected = gather_sources(files, urls, uploads, int(self.settings.max_file_mb * 1_000_000))
+            gathered = gather_sources(files, urls, uploads, int(self.settings.max_file_mb * 1_000_000))
+            sources, rejected = gathered.sources, gathered.rejected
             if not sources:
                 if not rejected:
                     return "Nothing to add: upload release files or paste URLs (one per line).", False
@@ -139,13 +146,16 @@ class IndexKeeper:
                 progress(0, total, 0)
             log.info("adding releases: %s", ", ".join(sources))
             try:
-                summary = update(sources, self.settings, progress=_counting(progress, total) if progress else None)
+                summary = update(sources, self.settings, progress=_counting(progress, total) if progress else None,
+                                 refuse_private_urls=refuse_private_urls)
             except StoreError as exc:
                 return f"The index is unavailable, nothing was added: {exc}", False
             except Exception as exc:   # shown as a message; the traceback goes to the console
                 log.exception("adding releases failed")
                 self.refresh()
                 return f"The update failed: {type(exc).__name__}: {exc}", False
+            for dropped in gathered.drop_new_uploads(f.source for f in summary.failures):
+                log.info("upload %s not indexed: removed from the uploads", dropped)
             summary.failures[:0] = rejected
             log.info("add releases: %s", summary.line())
             self._changed()
@@ -186,15 +196,26 @@ class IndexKeeper:
         if self.building:
             return f"The index is being built from COMMUNIQUE_CORPUS ({self.build_note}); answers come from what is indexed so far."
         if self.status_error and not self.empty:
-            return f"⚠️ The index is unavailable: {self.status_error}"
+            return f"⚠️ The index is unavailable: {self.shown(self.status_error)}"
         if self.empty:
             return self.empty_text
         return ""
 
+    def shown(self, text: str) -> str:
+        """Text for users: the server's COMMUNIQUE_HOME path replaced by its name unless show_location."""
+        if self.show_location:
+            return text
+        home = self.settings.home
+        for path in sorted({str(home.resolve()), str(home), str(home.expanduser())}, key=len, reverse=True):
+            text = text.replace(path, "COMMUNIQUE_HOME")
+        return text
+
     def status_markdown(self) -> str:
-        """The status panel: counts, languages, dates, where; and the start-up build's note."""
-        table = present.status_markdown(self.status, self.status_error)
-        esc = present.escape_markdown
+        """The status panel: counts, languages, dates, where; and the start-up build's note (paths as shown())."""
+        table = present.status_markdown(self.status, self.status_error, shown=self.shown)
+
+        def esc(text: str) -> str:
+            return present.escape_markdown(self.shown(str(text)))
         if self.building:
             table += f"\n\nBuilding from COMMUNIQUE_CORPUS: {esc(self.build_note)}"
         elif self.build_note:

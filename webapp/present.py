@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
@@ -244,9 +244,11 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the index panel (Markdown)
 
 
-def status_markdown(status: IndexStatus | None, error: str | None = None) -> str:
-    """What the index holds, as a Markdown list (every value escaped)."""
-    esc = escape_markdown
+def status_markdown(status: IndexStatus | None, error: str | None = None,
+                    shown: Callable[[str], str] = str) -> str:
+    """What the index holds, as a Markdown list (every value passed through `shown`, e.g. to hide paths, then escaped)."""
+    def esc(value: object) -> str:
+        return escape_markdown(shown(str(value)))
     if status is None:
         return f"**Index:** {esc(error or 'unknown')}"
     langs = ", ".join(f"{lang_name(k)} {n}" for k, n in sorted(status.languages.items())) or "none"

@@ -1,17 +1,23 @@
-"""Uploaded release files: sanitised, unique names under COMMUNIQUE_HOME/uploads; inputs turned into update sources."""
+"""Uploaded release files: sanitised names under COMMUNIQUE_HOME/uploads (the same name again replaces the file);
+inputs turned into update sources."""
 from __future__ import annotations
 
 import hashlib
-import itertools
+import logging
+import os
 import re
 import shutil
+import threading
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.load import is_url
 from index.release import Failure
 from index.update import Summary
+
+log = logging.getLogger("communique.app")
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 
@@ -34,7 +40,12 @@ def safe_upload_name(name: str) -> str:
 
 
 def store_upload(path: Path, uploads_dir: Path, max_bytes: int) -> Path:
-    """Copy an uploaded file under `uploads_dir` with a sanitised, unique name; the same file uploaded again is reused."""
+    """Copy an uploaded file under `uploads_dir` with a sanitised name.
+
+    A file uploaded again under a name already in the uploads replaces it (the update then
+    reports it as updated): a corrected release must not sit beside its stale version (issue 12.3).
+    The same content again is reused (the update reports it unchanged).
+    """
     safe = safe_upload_name(path.name)
     suffix = Path(safe).suffix
     if suffix not in UPLOAD_SUFFIXES:
@@ -44,45 +55,73 @@ def store_upload(path: Path, uploads_dir: Path, max_bytes: int) -> Path:
         raise UploadRejected(f"the file is {_megabytes(size)}, larger than the {_megabytes(max_bytes)} limit (COMMUNIQUE_MAX_FILE_MB)")
     folder = uploads_dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    digest = _sha256(path)
-    stem = Path(safe).stem
-    for i in itertools.count(1):
-        candidate = folder / (safe if i == 1 else f"{stem}-{i}{suffix}")
-        if candidate.parent != folder:   # cannot happen with a sanitised name; never write elsewhere
-            raise UploadRejected("invalid file name")
-        if candidate.exists():
-            if candidate.is_file() and _sha256(candidate) == digest:
-                return candidate     # already uploaded: the update reports it unchanged
-            continue
-        try:
-            with open(path, "rb") as src, open(candidate, "xb") as out:
-                shutil.copyfileobj(src, out)
-        except FileExistsError:
-            continue
-        return candidate
-    raise AssertionError("unreachable")
+    target = upload_target(path, folder)
+    if target.exists() and not target.is_file():
+        raise UploadRejected(f"{safe} exists in the uploads and is not a file")
+    if target.is_file() and _sha256(target) == _sha256(path):
+        return target     # already uploaded: the update reports it unchanged
+    partial = folder / f".{safe}.{os.getpid()}.{threading.get_ident()}.partial"   # hidden: never read as a release
+    try:
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)   # atomic: a reader sees the old or the new release, never half of one
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
-def gather_sources(files: Iterable[str] | None, urls: str | None, uploads_dir: Path,
-                   max_bytes: int) -> tuple[list[str], list[Failure]]:
+def upload_target(path: Path, uploads_dir: Path) -> Path:
+    """Where store_upload puts this file (whether or not it is there yet)."""
+    folder = uploads_dir.resolve()
+    target = folder / safe_upload_name(path.name)
+    if target.parent != folder:   # cannot happen with a sanitised name; never write elsewhere
+        raise UploadRejected("invalid file name")
+    return target
+
+
+@dataclass
+class Gathered:
+    """What gather_sources made of the inputs: update sources, rejected inputs, and the uploads it created."""
+
+    sources: list[str] = field(default_factory=list)
+    rejected: list[Failure] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)   # stored uploads that were not in the uploads before
+
+    def drop_new_uploads(self, sources: Iterable[str]) -> list[str]:
+        """Delete those of these sources that are uploads created here (e.g. the ones that failed to index: they
+        must not stay in uploads/); an upload that replaced an earlier file is kept. The paths deleted."""
+        dropped = []
+        for source in dict.fromkeys(sources):
+            if source in self.created:
+                Path(source).unlink(missing_ok=True)
+                self.created.discard(source)
+                dropped.append(source)
+        return dropped
+
+
+def gather_sources(files: Iterable[str] | None, urls: str | None, uploads_dir: Path, max_bytes: int) -> Gathered:
     """Uploads stored (see store_upload) and http(s) URLs, one per line ('#' comments skipped); and what was rejected."""
-    sources: list[str] = []
-    rejected: list[Failure] = []
+    gathered = Gathered()
     for file in files or []:
         path = Path(str(file))
         try:
-            sources.append(str(store_upload(path, uploads_dir, max_bytes)))
+            existed = upload_target(path, uploads_dir).exists()
+            stored = str(store_upload(path, uploads_dir, max_bytes))
         except (UploadRejected, OSError) as exc:
-            rejected.append(Failure(path.name, str(exc)))
+            gathered.rejected.append(Failure(path.name, str(exc)))
+            continue
+        gathered.sources.append(stored)
+        if not existed:
+            gathered.created.add(stored)
+        log.info("upload %s stored as %s", path.name, stored)
     for line in (urls or "").splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if is_url(line):
-            sources.append(line)
+            gathered.sources.append(line)
         else:
-            rejected.append(Failure(line, "not an http(s) URL"))
-    return sources, rejected
+            gathered.rejected.append(Failure(line, "not an http(s) URL"))
+    return gathered
 
 
 def summary_text(summary: Summary, uploads_dir: Path) -> str:
