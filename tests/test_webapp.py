@@ -1,5 +1,6 @@
 """The app's parts without Blocks or a server: release list, chart, examples, grouped sources, the Markdown
-download, feedback storage and its CLI, the admin gate and the one date parser. No models, no ../shared."""
+download, feedback storage and its CLI, the admin gate (Host/Origin, password back-off), uploads
+kept or dropped, paths hidden beyond localhost, and the one date parser. No models, no ../shared."""
 from __future__ import annotations
 
 import csv
@@ -19,11 +20,12 @@ from helpers.cli import PROJECT_ROOT, cli_env
 from helpers.indexing import make_settings
 from index.catalog import ReleaseInfo
 from index.dates import date_bound, date_int
-from webapp.admin import AddPolicy
+from webapp.admin import AddPolicy, ChangeGate, PasswordGuard, local_request_refusal
 from webapp.examples import example_questions
 from webapp.handlers import Asker, ChatHandlers, new_chat_state
 from webapp.present import answer_dict, answer_markdown, citations_html, conversation_markdown
 from webapp.releases import ReleaseFilter, coverage_frame, key_of_row, release_key, release_table
+from webapp.uploads import gather_sources
 
 UPLOADS = Path("/srv/home/uploads")
 
@@ -186,6 +188,67 @@ def test_removing_is_behind_the_same_gate_as_adding() -> None:
     guarded = AddPolicy.for_launch("0.0.0.0", False, base.model_copy(update={"admin_password": "pw"}))
     assert guarded.refusal("pw", "remove") is None
     assert guarded.refusal("no", "remove") == "Wrong admin password: no release was removed."
+
+
+class FakeRequest:
+    """What the gate reads of a gr.Request: its headers and client address."""
+
+    def __init__(self, headers: dict[str, str], client: str = "127.0.0.1") -> None:
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.client = type("Client", (), {"host": client})()
+
+
+def test_without_a_password_removing_too_needs_a_localhost_page() -> None:
+    gate = ChangeGate(AddPolicy.for_launch("127.0.0.1", False, make_settings(Path("/nonexistent"))))
+    for headers in ({"Host": "evil.example:7860", "Origin": "http://evil.example:7860"},
+                    {"Host": "127.0.0.1:7860", "Origin": "http://evil.example"},
+                    {"Host": "127.0.0.1:7860", "Forwarded": "for=203.0.113.7"}):
+        assert gate.refusal(None, FakeRequest(headers), "remove") == (
+            "Refused: without COMMUNIQUE_ADMIN_PASSWORD, releases can only be removed from a page served on localhost.")
+    for headers in ({"Host": "127.0.0.1:7860"}, {"Host": "[::1]:7860", "Origin": "http://[::1]:7860"},
+                    {"Host": "LOCALHOST:7860", "Origin": "http://localhost:7860"}):
+        assert gate.refusal(None, FakeRequest(headers), "remove") is None, headers
+    assert local_request_refusal(None) is None, "in-process calls have no headers"
+
+
+def test_the_password_back_off_doubles_per_client_and_a_right_password_resets_it() -> None:
+    guard = PasswordGuard(first=60)
+    gate = ChangeGate(AddPolicy(local=False, password="pw"), guard)
+    assert gate.refusal("no", FakeRequest({}, "10.0.0.1")) == "Wrong admin password: releases were not added."
+    assert gate.refusal("pw", FakeRequest({}, "10.0.0.1")).startswith("Too many wrong admin passwords: try again in 60 s")
+    assert gate.refusal("pw", FakeRequest({}, "10.0.0.2"), "remove") is None, "per client"
+    guard.missed("10.0.0.2")
+    guard.missed("10.0.0.2")
+    assert 60 < guard.wait("10.0.0.2") <= 120
+    guard.passed("10.0.0.2")
+    assert guard.wait("10.0.0.2") == 0
+
+
+def test_new_uploads_that_fail_are_dropped_and_replaced_ones_kept(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    old, new, upload = tmp_path / "old.txt", tmp_path / "new.txt", tmp_path / "in" / "old.txt"
+    old.write_text("first version")
+    new.write_text("brand new")
+    gather_sources([str(old)], "", uploads, 1000)
+    upload.parent.mkdir()
+    upload.write_text("second version")
+    gathered = gather_sources([str(upload), str(new)], "https://example.org/r\nnot a url", uploads, 1000)
+    stored = [str(uploads.resolve() / "old.txt"), str(uploads.resolve() / "new.txt")]
+    assert gathered.sources == [*stored, "https://example.org/r"] and gathered.created == {stored[1]}
+    assert [f.source for f in gathered.rejected] == ["not a url"]
+    assert gathered.drop_new_uploads(stored) == [stored[1]]
+    assert sorted(p.name for p in uploads.iterdir()) == ["old.txt"] and (uploads / "old.txt").read_text() == "second version"
+
+
+def test_the_servers_paths_are_hidden_beyond_localhost(tmp_path: Path) -> None:
+    from webapp.keeper import IndexKeeper
+
+    settings = make_settings(tmp_path / "home")
+    for show in (True, False):
+        keeper = IndexKeeper(settings, show_location=show)
+        assert (str(settings.home) in keeper.status_markdown().replace("&#95;", "_")) == show, keeper.status_markdown()
+        assert keeper.shown(f"no index yet in {settings.home}/chroma") == (
+            f"no index yet in {settings.home}/chroma" if show else "no index yet in COMMUNIQUE_HOME/chroma")
 
 
 @pytest.mark.parametrize("text", ["2024", "2024-02", "2024-02-29", "2023-02", "2024-12-31"])
