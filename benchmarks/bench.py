@@ -54,6 +54,8 @@ from datetime import date as Date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from index.errors import CommuniqueError
+
 from .stats import percentile
 from .chroma_server import ChromaServer, die_with_parent, stop_group
 
@@ -78,7 +80,7 @@ NEW_RELEASE_BASE = 50_000    # copy numbers of the releases added to measure "ad
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class BenchError(Exception):
+class BenchError(CommuniqueError):
     """The benchmark cannot run as asked (missing corpus, a phase that failed): one line for the user."""
 
 

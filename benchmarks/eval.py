@@ -42,6 +42,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from index.errors import CommuniqueError
+
 from .stats import percentile
 
 CHUNKS_SEARCHED = 30      # chunks asked for, so that 10 distinct releases are ranked
@@ -68,7 +70,7 @@ _NOTES = ("length: median characters of the answers given; short: share of answe
 Progress = Callable[[str], None]
 
 
-class EvalError(Exception):
+class EvalError(CommuniqueError):
     """Bad input (questions file, corpus folder) or a broken run: the message is the one line shown to the user."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:

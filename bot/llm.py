@@ -20,6 +20,7 @@ from pathlib import Path
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from index.errors import CommuniqueError, UsageError
 from index.language import LANG_NAMES
 from index.settings import Settings
 
@@ -41,11 +42,11 @@ _PASSAGE_MARKER = re.compile(r"\[(\d{1,3})\]")
 _REWRITE_LABEL = re.compile(r"^\s*(?:rewritten question|question reformulée|question|last question|dernière question)\s*:\s*", re.I)
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(UsageError, ValueError):
     """COMMUNIQUE_LLM names no chat model we can build (or its provider is missing a setting)."""
 
 
-class LLMError(RuntimeError):
+class LLMError(CommuniqueError, RuntimeError):
     """The chat model could not be reached or failed; str() is one line for the user."""
 
 

@@ -11,13 +11,12 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from .catalog import list_releases
-from .embed import UnknownStack
+from .errors import CommuniqueError
 from .listing import date_prefix, release_lines, releases_json
 from .load import is_url, list_release_files
 from .settings import Settings, get_settings
 from .status import index_status
-from .store import ConfigError, StoreError
-from .update import Summary, build, remove, update
+from .update import ProgressEvent, Summary, build, remove, update
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         with _progress_bar(sources) as bar:
             embedded = 0
 
-            def progress(event: str, n: int) -> None:
+            def progress(event: ProgressEvent, n: int) -> None:
                 nonlocal embedded
                 if event == "release":
                     bar.update(n)
@@ -78,9 +77,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
             else:
                 summary = update(sources, settings, prune=args.prune, progress=progress)
         return _report(summary)
-    except (StoreError, UnknownStack) as exc:
+    except CommuniqueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, (UnknownStack, ConfigError)) else 1
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted: run the same command again to finish", file=sys.stderr)
         return 130

@@ -22,6 +22,8 @@ from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
+
+from .errors import UsageError
 from langchain_core.embeddings import Embeddings
 
 from .settings import get_settings
@@ -199,7 +201,7 @@ class HashingStack:
         return self.embed_passages(texts)
 
 
-class UnknownStack(ValueError):
+class UnknownStack(UsageError, ValueError):
     """COMMUNIQUE_EMBEDDINGS names nothing we can load."""
 
 

@@ -36,6 +36,7 @@ from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 from .chunk import embed_text, sentence_spans, text_hash
+from .errors import CommuniqueError
 from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of
 from .settings import Settings, get_settings
 
@@ -46,12 +47,14 @@ DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
 FILLED_KEY = "store_filled"            # for a plain Document: the fields the store derived (comma-separated), hidden on read
 
 
-class StoreError(RuntimeError):
+class StoreError(CommuniqueError, RuntimeError):
     """The index cannot be opened or used as configured; the message says how to fix it."""
 
 
 class ConfigError(StoreError):
     """A COMMUNIQUE_* setting that cannot work as given (a usage error: exit status 2)."""
+
+    exit_code = 2
 
 
 class IndexBusy(StoreError):

@@ -24,7 +24,8 @@ from .release import Failure, Release, Skipped
 from .settings import Settings
 from .store import ChunkStore, check_writable, drop_collection, indexed_sources, open_collection, record_manager
 
-Progress = Callable[[str, int], None]   # (event, amount): "release" when one is read, "embedded" per chunk batch
+ProgressEvent = Literal["release", "embedded"]   # a release was read / a batch of chunks was embedded
+Progress = Callable[[ProgressEvent, int], None]  # (event, amount)
 
 
 @dataclass
