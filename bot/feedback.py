@@ -77,7 +77,10 @@ class FeedbackStore:
             "citations": json.dumps(list(citations), ensure_ascii=False),
         }
         with self.engine.begin() as conn:
-            return int(conn.execute(insert(feedback_table).values(**row)).inserted_primary_key[0])
+            key = conn.execute(insert(feedback_table).values(**row)).inserted_primary_key
+            if key is None:  # never for a single-row insert into a table with a primary key
+                raise RuntimeError("the feedback row was stored without a primary key")
+            return int(key[0])
 
     def change(self, feedback_id: int, *, rating: Rating | None = None, comment: str | None = None) -> None:
         """Change a stored rating or set its comment."""

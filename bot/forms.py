@@ -69,7 +69,8 @@ _WHICH = re.compile(
     re.I,
 )
 _DEFINE = re.compile(
-    r"^\W*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|^\W*qu[’']est[- ]ce que\s+(?:l[’']|le |la |les )?(?P<fr>.+?)\s*\??$|"
+    r"^\W*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|"
+    r"^\W*qu[’']est[- ]ce que\s+(?:l[’']|le |la |les )?(?P<fr>.+?)\s*\??$|"
     r"^\W*que (?:signifie|désigne)\s+(?P<fr2>.+?)\s*\??$|^\W*(?:qu[’']est|que sont)\s+(?P<fr3>.+?)\s*\??$",
     re.I,
 )
@@ -112,11 +113,13 @@ def asked_for(question: str) -> Asked:
 
 _TITLES = (
     r"General|Gen\.|Admiral|Adm\.|Vice Admiral|Rear Admiral|Air Chief Marshal|Air Marshal|Marshal|Lieutenant General|"
-    r"Lt\.? Gen\.|Major General|Maj\.? Gen\.|Brigadier General|Colonel|Col\.|Commander|Minister|President|Prime Minister|"
+    r"Lt\.? Gen\.|Major General|Maj\.? Gen\.|Brigadier General|Colonel|Col\.|Commander|Minister|President|"
+    r"Prime Minister|"
     r"Secretary General|Deputy Secretary General|Secretary|Ambassador|Chancellor|King|Queen|Prince|Sheikh|Mr\.?|Mrs\.?|"
     r"Ms\.?|Dr\.?|Sir|Dame|Professor|Prof\.|"
     r"général|Général|amiral|Amiral|ministre|Ministre|président|Président|présidente|Présidente|premier ministre|"
-    r"Premier ministre|secrétaire général|Secrétaire général|ambassadeur|Ambassadeur|ambassadrice|M\.|Mme|Monsieur|Madame"
+    r"Premier ministre|secrétaire général|Secrétaire général|ambassadeur|Ambassadeur|ambassadrice|"
+    r"M\.|Mme|Monsieur|Madame"
 )
 _NAME_WORD = (
     r"[A-ZÀ-Ý][a-zà-ÿ’'-]+|[A-ZÀ-Ý]\.|[A-ZÀ-Ý][A-ZÀ-Ý]+(?=\s)|(?:van|von|de|da|di|der|den|du|le|la)(?=\s+[A-ZÀ-Ý])"
@@ -126,11 +129,12 @@ _CAPITALISED_RUN = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ’'-]+(?:\s+(?:[A-ZÀ-Ý]\
 # Words that make a capitalised run an institution, a place or an event rather than a person's name.
 _NOT_NAME_WORDS = set(
     """nato otan alliance allied allies committee council command commander defence defense ministers minister
-secretary general military supreme transformation partnership partner partners programme program science peace security summit
-conference development warfare force forces mission support initiative fund innovation north atlantic women headquarters prime
-united states republic union european nations national international deputy special representative foreign affairs ukraine
-resolute response cooperation interoperability platform climate change action plan policy guidelines strategic concept
-centre center agency office staff college school university group team day week year declaration statement meeting chiefs chief
+secretary general military supreme transformation partnership partner partners programme program science peace
+security summit conference development warfare force forces mission support initiative fund innovation north
+atlantic women headquarters prime united states republic union european nations national international deputy
+special representative foreign affairs ukraine resolute response cooperation interoperability platform climate
+change action plan policy guidelines strategic concept centre center agency office staff college school university
+group team day week year declaration statement meeting chiefs chief
 the a an of and for on in le la les de du des et pour this that these those we our his her their it
 monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche""".split()
 ) | set(MONTHS)
@@ -207,7 +211,9 @@ def persons(sentence: str) -> list[str]:
 
 
 def numbers(sentence: str) -> list[str]:
-    """Numbers and amounts, each with the few words naming what is counted ("22 participating nations"); years are dates."""
+    """Numbers and amounts, each with the few words naming what is counted ("22 participating nations").
+
+    Years are dates."""
     found = []
     for match in _NUMBER.finditer(sentence):
         text = match.group(0).strip()

@@ -164,7 +164,8 @@ def named_terms(question: str) -> list[str]:
 
 
 def leans_on_context(question: str) -> bool:
-    """A follow-up starts with "and", points back ("that meeting"), or is short and uses a pronoun ("Who presented it?")."""
+    """A follow-up starts with "and", points back ("that meeting"),
+    or is short and uses a pronoun ("Who presented it?")."""
     if _CONTINUATION.search(question) or _DEMONSTRATIVE.search(question):
         return True
     content = [w for w in _WORD.findall(question) if w.lower() not in STOPWORDS]

@@ -143,6 +143,7 @@ def candidate_sentences(
         question_vector = (question_vector + own) / 2
     table = vectors.get(hits)
     raw: list[_Sentence] = []
+    matrix: np.ndarray | None
     for h, hit in enumerate(hits):
         spans, matrix = table.get(hit.id, ([], np.zeros((0, 1))))
         if not spans or len(matrix) != len(spans):

@@ -75,11 +75,14 @@ def list_releases(
 def _admits(release: ReleaseInfo, lang: str | None, date_from: str | None, date_to: str | None) -> bool:
     if lang and release.lang != lang:
         return False
-    if (date_from or date_to) and not release.date:
+    if not (date_from or date_to):
+        return True
+    date = release.date
+    if not date:
         return False
-    if date_from and release.date[: len(date_from)] < date_from:
+    if date_from and date[: len(date_from)] < date_from:
         return False
-    if date_to and release.date[: len(date_to)] > date_to:
+    if date_to and date[: len(date_to)] > date_to:
         return False
     return True
 

@@ -21,7 +21,8 @@ MAX_CHARS = 700  # tuned on the dev set: smaller chunks lost acronym definitions
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINE = re.compile(r"\n+")
-# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and an upper-case letter or quote.
+# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and an upper-case
+# letter or quote.
 # The boundary is the space only: the closing quote stays with its sentence.
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bGen\.)(?<!\bLt\.)(?<!\bNo\.)(?<!\bMme\.)"
@@ -90,7 +91,8 @@ def chunk_release(release: Release) -> list[Chunk]:
     """
     text = release.text
     chunks: list[Chunk] = []
-    run_start = run_end = None
+    run_start: int | None = None
+    run_end = 0  # read only while a run is open (run_start is not None)
     for start, end in _units(text):
         if run_start is not None and end - run_start > MAX_CHARS:
             chunks.append(Chunk(release, len(chunks), text[run_start:run_end], run_start, run_end))

@@ -119,13 +119,15 @@ def _unexpected(exc: BaseException, settings: Settings) -> str:
 
 def _progress_bar(sources: list[str]) -> tqdm:
     """A releases bar on stderr; its total is known when no source is a URL (feeds have unknown length)."""
-    total: int | None = 0
+    total: int | None = None
+    count = 0
     for source in sources:
         if is_url(source):
-            total = None
             break
         path = Path(source)
-        total += len(list_release_files(path)) if path.is_dir() else 1
+        count += len(list_release_files(path)) if path.is_dir() else 1
+    else:
+        total = count
     return tqdm(total=total, unit="release", file=sys.stderr, dynamic_ncols=True, mininterval=0.3)
 
 

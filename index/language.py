@@ -56,8 +56,8 @@ STOPWORDS = frozenset(
     """a an the of in on at to for from by with and or but is are was were be been do does did has have had
 what who whom whose when where which why how that this these those it its he him his she her they them their there
 would could should will can may might shall
-le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
-combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont""".split()
+le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment
+pourquoi combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont""".split()
 )
 
 # a language's name, in the language of the sentence that names it

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     )
     embeddings: str = Field(
         "bundled",
-        description="Embedding stack: 'bundled' (offline multilingual default) or 'sentence-transformers:<model name or path>'.",
+        description=(
+            "Embedding stack: 'bundled' (offline multilingual default) or 'sentence-transformers:<model name or path>'."
+        ),
     )
     chroma_url: str | None = Field(
         None, description="http://host:port of a Chroma server; unset = embedded client under `home`."
@@ -42,7 +44,9 @@ class Settings(BaseSettings):
     )
     allow_private_urls: bool = Field(
         False,
-        description="Let an app open beyond localhost fetch URLs on loopback, private, link-local or metadata addresses.",
+        description=(
+            "Let an app open beyond localhost fetch URLs on loopback, private, link-local or metadata addresses."
+        ),
     )
     admin_password: str | None = Field(
         None, description="Required to add releases from the app when it listens beyond localhost."

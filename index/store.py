@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import chromadb
 import httpx
 import numpy as np
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
@@ -68,7 +69,7 @@ class NoIndex(StoreError):
 
 # --------------------------------------------------------------------------- client
 
-_clients: dict[str, Any] = {}
+_clients: dict[str, ClientAPI] = {}
 _client_lock = threading.Lock()
 _dir_locks: dict[str, FileLock] = {}
 _read_only_homes: set[str] = set()  # homes opened without their lock because they cannot be written
@@ -84,11 +85,11 @@ def check_writable(settings: Settings) -> None:
         )
 
 
-def _chroma_settings(settings: Settings) -> ChromaSettings:
+def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
 
 
-def get_client(settings: Settings) -> Any:
+def get_client(settings: Settings) -> ClientAPI:
     """The process-wide Chroma client for these settings (embedded or server)."""
     key = settings.chroma_url or str(settings.chroma_path.resolve())
     with _client_lock:
@@ -97,7 +98,7 @@ def get_client(settings: Settings) -> Any:
         return _clients[key]
 
 
-def _connect_server(settings: Settings) -> Any:
+def _connect_server(settings: Settings) -> ClientAPI:
     url = urlparse(settings.chroma_url or "")
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL")
@@ -111,7 +112,7 @@ def _connect_server(settings: Settings) -> Any:
     try:
         _bound_server_calls(settings.chroma_timeout)
         client = chromadb.HttpClient(
-            host=url.hostname, port=port, ssl=url.scheme == "https", settings=_chroma_settings(settings)
+            host=url.hostname, port=port, ssl=url.scheme == "https", settings=_chroma_settings()
         )
         _set_request_timeout(client, settings.chroma_timeout)
         client.heartbeat()
@@ -167,7 +168,8 @@ def _check_home(settings: Settings) -> None:
     home = settings.home
     if home.exists() and not home.is_dir():
         raise StoreError(
-            f"COMMUNIQUE_HOME={home} is a file, not a folder: move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`"
+            f"COMMUNIQUE_HOME={home} is a file, not a folder: "
+            "move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`"
         )
     blocker = next((p for p in home.absolute().parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
@@ -188,7 +190,7 @@ def _make_home(settings: Settings) -> None:
         ) from exc
 
 
-def _open_embedded(settings: Settings) -> Any:
+def _open_embedded(settings: Settings) -> ClientAPI:
     home = settings.home
     _check_home(settings)
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
@@ -201,7 +203,7 @@ def _open_embedded(settings: Settings) -> Any:
     if str(home.resolve()) in _read_only_homes and path.is_dir():
         path = _read_only_copy(path)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings(settings))
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
     except Exception as exc:
         raise StoreError(
             f"{settings.chroma_path} is not a readable Chroma index ({_one_line(exc)}): "
@@ -318,14 +320,10 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
         raise StoreError(
             f"the index in {_where(settings)} was built with embeddings {built_with!r} but "
             f"COMMUNIQUE_EMBEDDINGS selects {stack_name!r}; mixing models is refused: set "
-            f"COMMUNIQUE_EMBEDDINGS={stack_spec_of(built_with)} or rebuild with `python -m index build --reset SOURCE ...`"
+            f"COMMUNIQUE_EMBEDDINGS={stack_spec_of(built_with)} "
+            "or rebuild with `python -m index build --reset SOURCE ...`"
         )
     return collection
-
-
-def collection_stack_name(settings: Settings) -> str:
-    """Which embedding stack built the existing index (StoreError if there is none)."""
-    return (open_collection(settings).metadata or {})["embeddings"]
 
 
 def drop_collection(settings: Settings) -> None:

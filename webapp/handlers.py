@@ -19,7 +19,7 @@ from typing import Any
 import gradio as gr
 
 from bot import Answer, answer_stream
-from bot.feedback import FeedbackStore
+from bot.feedback import FeedbackStore, Rating
 from bot.query import MAX_QUESTION_CHARS  # one cap for the app, the CLI and the library
 from index.dates import ISO_PREFIX, date_bound
 from index.settings import Settings
@@ -282,7 +282,7 @@ class ChatHandlers:
         turn = state.get("turns", {}).get(index)
         if turn is None or not isinstance(data.liked, bool):
             return gr.skip(), state
-        rating = "up" if data.liked else "down"
+        rating: Rating = "up" if data.liked else "down"
         known = state.get("rated", {}).get(index)
         try:
             if known is None:
@@ -335,7 +335,7 @@ class ChatHandlers:
     def chat(
         self, message: str, history: list | None = None, lang: str = "any", date_from: str = "", date_to: str = ""
     ) -> dict:
-        """Answer a question from the indexed releases: {"answer", "found", "mode", "lang", "error", "citations", "text"}."""
+        """Answer a question from the indexed releases: {"answer", "found", "mode", "lang", "error", "citations", "text"}."""  # noqa: E501 (Gradio shows it as the /chat API description)
         return present.answer_dict(self.asker.answer(message, history, lang, date_from, date_to))
 
 
@@ -420,8 +420,8 @@ class IndexHandlers:
         files: list[str] | None,
         urls: str,
         password: str,
-        request: gr.Request = None,
-        progress: gr.Progress = gr.Progress(),
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects progress tracking through this default)
     ) -> tuple:
         """Store the uploads, then run the incremental update on them and on the URLs: (result, status, files).
 
@@ -436,8 +436,8 @@ class IndexHandlers:
         result, ran = self.keeper.add(files, urls, report, refuse_private_urls=not self.policy.local)
         return result, self.keeper.status_markdown(), None if ran else gr.skip()
 
-    def remove_releases(self, picked: list[str] | None, password: str, request: gr.Request = None) -> tuple:
-        """Remove the picked releases (keys from the picker, or sources), behind the same gate as adding: (result, picker)."""
+    def remove_releases(self, picked: list[str] | None, password: str, request: gr.Request | None = None) -> tuple:
+        """Remove the picked releases (keys from the picker, or sources), behind the same gate as adding: (result, picker)."""  # noqa: E501 (Gradio shows it as the API description)
         refusal = self.gate.refusal(password, request, "remove")
         if refusal:
             return refusal, gr.skip()

@@ -209,7 +209,10 @@ class IndexKeeper:
     def notice(self) -> str:
         """A one-line message above the chat, or "" when all is well."""
         if self.building:
-            return f"The index is being built from COMMUNIQUE_CORPUS ({self.build_note}); answers come from what is indexed so far."
+            return (
+                f"The index is being built from COMMUNIQUE_CORPUS ({self.build_note}); "
+                "answers come from what is indexed so far."
+            )
         if self.status_error and not self.empty:
             return f"⚠️ The index is unavailable: {self.shown(self.status_error)}"
         if self.empty:

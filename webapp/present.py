@@ -182,14 +182,20 @@ def citations_html(citations: Sequence[Citation], note: str | None = None) -> st
 
 SOURCES_CSS = """
 .cq-sources { display: flex; flex-direction: column; gap: 12px; }
-.cq-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; background: var(--background-fill-secondary); }
+.cq-source {
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
+  background: var(--background-fill-secondary);
+}
 .cq-head { font-weight: 600; margin-bottom: 2px; }
 .cq-n { color: var(--color-accent); margin-right: 4px; }
 .cq-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; overflow-wrap: anywhere; }
 .cq-file { font-family: var(--font-mono); font-size: 0.95em; }
 .cq-item { display: flex; gap: 6px; align-items: flex-start; margin-top: 6px; }
 .cq-item > .cq-n { flex: none; font-weight: 600; }
-.cq-passage { flex: 1; margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent); white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto; }
+.cq-passage {
+  flex: 1; margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent);
+  white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto;
+}
 .cq-quote { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
 .cq-empty { color: var(--body-text-color-subdued); font-style: italic; }
 """
@@ -271,7 +277,9 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
 
 
 def status_markdown(status: IndexStatus | None, error: str | None = None, shown: Callable[[str], str] = str) -> str:
-    """What the index holds, as a Markdown list (every value passed through `shown`, e.g. to hide paths, then escaped)."""
+    """What the index holds, as a Markdown list.
+
+    Every value is passed through `shown` (e.g. to hide paths), then escaped."""
 
     def esc(value: object) -> str:
         return escape_markdown(shown(str(value)))

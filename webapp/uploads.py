@@ -102,7 +102,9 @@ class Gathered:
 
 
 def gather_sources(files: Iterable[str] | None, urls: str | None, uploads_dir: Path, max_bytes: int) -> Gathered:
-    """Uploads stored (see store_upload) and http(s) URLs, one per line ('#' comments skipped); and what was rejected."""
+    """Uploads stored (see store_upload) and http(s) URLs, one per line ('#' comments skipped).
+
+    And what was rejected."""
     gathered = Gathered()
     for file in files or []:
         path = Path(str(file))

@@ -142,9 +142,10 @@ def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, ref
 def _fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, deadline: _Deadline) -> Response:
     host = urlsplit(url).netloc
     # A fresh connection per fetch ("Connection: close"), so that the deadline sees its socket.
-    request = dict(headers={"Connection": "close"}, extensions={"trace": deadline.trace})
     try:
-        with client.stream("GET", url, **request) as response:
+        with client.stream(
+            "GET", url, headers={"Connection": "close"}, extensions={"trace": deadline.trace}
+        ) as response:
             if response.status_code >= 400:
                 phrase = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
                 raise SourceError(f"HTTP {response.status_code} {phrase}".strip())

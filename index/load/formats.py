@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import trafilatura
 from pypdf import PdfReader
@@ -123,7 +125,7 @@ def _pdf_text_and_metadata(data: bytes) -> tuple[str, str | None, str | None]:
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError("encrypted PDF, cannot read it without the password")
         pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
+        info: Mapping[str, Any] = reader.metadata or {}
         title = str(info.get("/Title") or "").strip() or None
         created = _pdf_date(str(info.get("/CreationDate") or ""))
     except SourceError:

@@ -40,10 +40,9 @@ _SEPARATOR_LINE = re.compile(rf"^{_BULLET}\|?\s*$")
 def parse_date(text: str) -> str | None:
     """ISO date (YYYY-MM-DD) from '11 Jun. 2024', '1er décembre 2014', 'June 11, 2024' or ISO; else None."""
     text = text.strip()
-    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
-    if match:
-        year, month, day = (int(part) for part in match.groups())
-        return iso_date(year, month, day)
+    iso = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if iso:
+        return iso_date(int(iso[1]), int(iso[2]), int(iso[3]))
     match = re.match(r"(\d{1,2})(?:er|st|nd|rd|th)?\.?\s+([^\W\d_]+)\.?,?\s+(\d{4})", text)
     if match:
         day, month_name, year = match.groups()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -147,7 +148,7 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
         if not files and not unreadable:
             yield Failure(str(path), f"no release files in folder (looked for {', '.join(SUPPORTED_SUFFIXES)})")
         for file in files:
-            yield _attempt(str(file.resolve()), lambda file=file: load_file(file, max_bytes=max_bytes))
+            yield _attempt(str(file.resolve()), partial(load_file, file, max_bytes=max_bytes))
     else:
         yield _attempt(str(path), lambda: load_file(path, max_bytes=max_bytes))
 
@@ -185,8 +186,13 @@ def _read_url(
             return
         yield _attempt(
             item.link,
-            lambda item=item, left=left: _load_feed_item(
-                client, item, timeout=min(timeout, left), max_bytes=max_bytes, refuse_private=refuse_private
+            partial(
+                _load_feed_item,
+                client,
+                item,
+                timeout=min(timeout, left),
+                max_bytes=max_bytes,
+                refuse_private=refuse_private,
             ),
         )
 
