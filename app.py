@@ -42,6 +42,7 @@ This file is layout and wiring only: the callbacks live in webapp/ (handlers, ke
 uploads, admin), and release text reaches the page only through webapp.present, which
 escapes it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,7 @@ import os
 import sys
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no phoning home; the app works offline
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home; the app works offline
 
 import gradio as gr  # noqa: E402
 
@@ -72,111 +73,216 @@ CSS = """
 """
 
 
-def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", share: bool = False,
-              initial_build: bool = True) -> gr.Blocks:
+def build_app(
+    settings: Settings | None = None, *, host: str = "127.0.0.1", share: bool = False, initial_build: bool = True
+) -> gr.Blocks:
     """The Gradio app over this index; `host`/`share` decide who may add or remove releases (AddPolicy)."""
     settings = settings or get_settings()
     policy = AddPolicy.for_launch(host, share, settings)
-    keeper = IndexKeeper(settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD,
-                         show_location=policy.local)   # the server's paths: not for anonymous users
+    keeper = IndexKeeper(
+        settings, EMPTY_INDEX_TEXT if policy.enabled else EMPTY_INDEX_TEXT_NO_ADD, show_location=policy.local
+    )  # the server's paths: not for anonymous users
     chat = ChatHandlers(Asker(settings, keeper), settings)
     panel = IndexHandlers(keeper, policy)
     if initial_build:
         keeper.start_initial_build()
     examples = panel.examples()
 
-    with gr.Blocks(title="NATO communiqués — questions and answers", fill_width=False, analytics_enabled=False,
-                   delete_cache=(3600, 3600) if policy.needs_password else None) as app:   # anonymous uploads do not pile up
+    with gr.Blocks(
+        title="NATO communiqués — questions and answers",
+        fill_width=False,
+        analytics_enabled=False,
+        delete_cache=(3600, 3600) if policy.needs_password else None,
+    ) as app:  # anonymous uploads do not pile up
         state = gr.State(new_chat_state())
-        gr.Markdown("## NATO communiqués — questions and answers\n"
-                    "Answers quote the indexed press releases (English and French); every statement is followed by "
-                    "&#91;n&#93;, pointing to the cited passage in **Sources**.")
-        notice = gr.Markdown(present.escape_markdown(keeper.notice()), visible=bool(keeper.notice()), elem_id="cq-notice")
+        gr.Markdown(
+            "## NATO communiqués — questions and answers\n"
+            "Answers quote the indexed press releases (English and French); every statement is followed by "
+            "&#91;n&#93;, pointing to the cited passage in **Sources**."
+        )
+        notice = gr.Markdown(
+            present.escape_markdown(keeper.notice()), visible=bool(keeper.notice()), elem_id="cq-notice"
+        )
         timer = gr.Timer(2.0, active=keeper.building)
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=360):
-                        chatbot = gr.Chatbot(label="Chat", height=520, layout="bubble", sanitize_html=True,
-                                             render_markdown=True, allow_tags=False, latex_delimiters=[],
-                                             buttons=["copy"], feedback_options=("Like", "Dislike"), elem_id="cq-chat",
-                                             placeholder="Ask about NATO press releases, in English or French.")
+                        chatbot = gr.Chatbot(
+                            label="Chat",
+                            height=520,
+                            layout="bubble",
+                            sanitize_html=True,
+                            render_markdown=True,
+                            allow_tags=False,
+                            latex_delimiters=[],
+                            buttons=["copy"],
+                            feedback_options=("Like", "Dislike"),
+                            elem_id="cq-chat",
+                            placeholder="Ask about NATO press releases, in English or French.",
+                        )
                         with gr.Row():
-                            message = gr.Textbox(show_label=False, placeholder="Your question",
-                                                 scale=5, lines=1, max_lines=4, autofocus=True, elem_id="cq-question")
+                            message = gr.Textbox(
+                                show_label=False,
+                                placeholder="Your question",
+                                scale=5,
+                                lines=1,
+                                max_lines=4,
+                                autofocus=True,
+                                elem_id="cq-question",
+                            )
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-ask")
-                        examples_label = gr.Markdown("Examples:", visible=bool(examples), elem_classes="cq-examples-label")
+                        examples_label = gr.Markdown(
+                            "Examples:", visible=bool(examples), elem_classes="cq-examples-label"
+                        )
                         with gr.Row(elem_classes="cq-examples"):
-                            example_btns = [gr.Button(examples[i] if i < len(examples) else "", size="sm",
-                                                      variant="secondary", visible=i < len(examples),
-                                                      elem_classes="cq-example") for i in range(MAX_EXAMPLES)]
+                            example_btns = [
+                                gr.Button(
+                                    examples[i] if i < len(examples) else "",
+                                    size="sm",
+                                    variant="secondary",
+                                    visible=i < len(examples),
+                                    elem_classes="cq-example",
+                                )
+                                for i in range(MAX_EXAMPLES)
+                            ]
                         with gr.Accordion("Filters", open=False):
                             lang = gr.Radio(list(LANGUAGES), value="Any", label="Release language", elem_id="cq-lang")
                             with gr.Row():
-                                date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="e.g. 2020-01-01", max_lines=1, elem_id="cq-from")
-                                date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="e.g. 2024-12-31", max_lines=1, elem_id="cq-to")
+                                date_from = gr.Textbox(
+                                    label="From (YYYY-MM-DD)",
+                                    placeholder="e.g. 2020-01-01",
+                                    max_lines=1,
+                                    elem_id="cq-from",
+                                )
+                                date_to = gr.Textbox(
+                                    label="To (YYYY-MM-DD)", placeholder="e.g. 2024-12-31", max_lines=1, elem_id="cq-to"
+                                )
                         feedback_note = gr.Markdown("", elem_id="cq-feedback-note")
                         with gr.Accordion("Comment on a rating", open=False, elem_id="cq-feedback"):
                             gr.Markdown("Rate an answer with 👍 or 👎 under it; a comment goes with your last rating.")
                             with gr.Row():
-                                comment = gr.Textbox(show_label=False, placeholder="Optional comment on your last rating",
-                                                     scale=5, max_lines=4, elem_id="cq-comment")
+                                comment = gr.Textbox(
+                                    show_label=False,
+                                    placeholder="Optional comment on your last rating",
+                                    scale=5,
+                                    max_lines=4,
+                                    elem_id="cq-comment",
+                                )
                                 comment_btn = gr.Button("Send comment", size="sm", scale=1, elem_id="cq-comment-send")
                         with gr.Row():
                             clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary")
-                            export_btn = gr.DownloadButton("Download conversation (Markdown)", size="sm", interactive=False,
-                                                           elem_id="cq-export")
+                            export_btn = gr.DownloadButton(
+                                "Download conversation (Markdown)", size="sm", interactive=False, elem_id="cq-export"
+                            )
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("### Sources")
-                        sources = gr.HTML(present.SOURCES_PLACEHOLDER, css_template=present.SOURCES_CSS,
-                                          js_on_load=None, elem_id="cq-sources", max_height=640)
+                        sources = gr.HTML(
+                            present.SOURCES_PLACEHOLDER,
+                            css_template=present.SOURCES_CSS,
+                            js_on_load=None,
+                            elem_id="cq-sources",
+                            max_height=640,
+                        )
             with gr.Tab("Index", id="index"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("### What the index holds")
                         status = gr.Markdown(keeper.status_markdown(), label="Index status", elem_id="cq-status")
                         refresh_btn = gr.Button("Refresh", size="sm", variant="secondary", elem_id="cq-refresh")
-                        chart = gr.BarPlot(None, x="Year", y="Releases", color="Language", title="Releases per year",
-                                           x_title="Year", y_title="Releases", sort="x", height=260, elem_id="cq-chart")
+                        chart = gr.BarPlot(
+                            None,
+                            x="Year",
+                            y="Releases",
+                            color="Language",
+                            title="Releases per year",
+                            x_title="Year",
+                            y_title="Releases",
+                            sort="x",
+                            height=260,
+                            elem_id="cq-chart",
+                        )
                         chart_note = gr.Markdown("", elem_id="cq-chart-note")
                     with gr.Column(scale=3, min_width=360):
                         gr.Markdown("### Add releases")
                         with gr.Group(visible=policy.enabled):
-                            gr.Markdown("Upload release files (.txt, .md, .html, .htm, .pdf) and/or paste release page or "
-                                        "RSS/Atom feed URLs, one per line. This runs the same incremental update as "
-                                        "`python -m index update`: unchanged releases are skipped.", padding=True)
-                            files = gr.File(label="Release files", file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
-                                            height=150, elem_id="cq-files")
+                            gr.Markdown(
+                                "Upload release files (.txt, .md, .html, .htm, .pdf) and/or paste release page or "
+                                "RSS/Atom feed URLs, one per line. This runs the same incremental update as "
+                                "`python -m index update`: unchanged releases are skipped.",
+                                padding=True,
+                            )
+                            files = gr.File(
+                                label="Release files",
+                                file_count="multiple",
+                                file_types=list(UPLOAD_SUFFIXES),
+                                height=150,
+                                elem_id="cq-files",
+                            )
                             urls = gr.Textbox(label="Release or feed URLs (one per line)", lines=2, elem_id="cq-urls")
-                            password = gr.Textbox(label="Admin password (adding and removing)", type="password",
-                                                  visible=policy.needs_password, elem_id="cq-password")
+                            password = gr.Textbox(
+                                label="Admin password (adding and removing)",
+                                type="password",
+                                visible=policy.needs_password,
+                                elem_id="cq-password",
+                            )
                             add_btn = gr.Button("Add releases", variant="primary", elem_id="cq-add")
-                            result = gr.Textbox(label="Result", lines=3, max_lines=20, interactive=False, elem_id="cq-result")
+                            result = gr.Textbox(
+                                label="Result", lines=3, max_lines=20, interactive=False, elem_id="cq-result"
+                            )
                         if not policy.enabled:
-                            gr.Markdown("Adding or removing releases is disabled: the app is reachable beyond localhost "
-                                        "and no COMMUNIQUE_ADMIN_PASSWORD is set.")
+                            gr.Markdown(
+                                "Adding or removing releases is disabled: the app is reachable beyond localhost "
+                                "and no COMMUNIQUE_ADMIN_PASSWORD is set."
+                            )
                 gr.Markdown("### Indexed releases")
                 with gr.Row():
-                    list_text = gr.Textbox(label="Title or source contains", max_lines=1, scale=3, elem_id="cq-list-text")
-                    list_lang = gr.Radio(list(LANGUAGES), value="Any", label="Language", scale=2, elem_id="cq-list-lang")
+                    list_text = gr.Textbox(
+                        label="Title or source contains", max_lines=1, scale=3, elem_id="cq-list-text"
+                    )
+                    list_lang = gr.Radio(
+                        list(LANGUAGES), value="Any", label="Language", scale=2, elem_id="cq-list-lang"
+                    )
                     list_from = gr.Textbox(label="From (YYYY-MM-DD)", max_lines=1, scale=1, elem_id="cq-list-from")
                     list_to = gr.Textbox(label="To (YYYY-MM-DD)", max_lines=1, scale=1, elem_id="cq-list-to")
                 list_note = gr.Markdown("", elem_id="cq-list-note")
-                table = gr.Dataframe(headers=COLUMNS, datatype=["str", "str", "str", "number", "str"], interactive=False,
-                                     wrap=True, max_height=420, label="Releases (click a column to sort, a row to select it)",
-                                     elem_id="cq-releases")
+                table = gr.Dataframe(
+                    headers=COLUMNS,
+                    datatype=["str", "str", "str", "number", "str"],
+                    interactive=False,
+                    wrap=True,
+                    max_height=420,
+                    label="Releases (click a column to sort, a row to select it)",
+                    elem_id="cq-releases",
+                )
                 with gr.Group(visible=policy.enabled):
-                    picked = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True, label="Selected for removal",
-                                         elem_id="cq-picked")
+                    picked = gr.Dropdown(
+                        [],
+                        value=[],
+                        multiselect=True,
+                        allow_custom_value=True,
+                        label="Selected for removal",
+                        elem_id="cq-picked",
+                    )
                     remove_btn = gr.Button("Remove selected", variant="stop", elem_id="cq-remove")
-                    remove_result = gr.Textbox(label="Removal result", lines=2, interactive=False, elem_id="cq-remove-result")
+                    remove_result = gr.Textbox(
+                        label="Removal result", lines=2, interactive=False, elem_id="cq-remove-result"
+                    )
 
         # -- the Ask tab
         private = dict(api_visibility="private")
         chat_in = [message, state, lang, date_from, date_to]
-        chat_events = dict(outputs=[message, chatbot, sources, state], concurrency_limit=CHAT_CONCURRENCY,
-                           concurrency_id="chat", show_progress="hidden", **private)
-        triggers = [message.submit(chat.respond, chat_in, **chat_events), ask_btn.click(chat.respond, chat_in, **chat_events)]
+        chat_events = dict(
+            outputs=[message, chatbot, sources, state],
+            concurrency_limit=CHAT_CONCURRENCY,
+            concurrency_id="chat",
+            show_progress="hidden",
+            **private,
+        )
+        triggers = [
+            message.submit(chat.respond, chat_in, **chat_events),
+            ask_btn.click(chat.respond, chat_in, **chat_events),
+        ]
         triggers += [b.click(chat.respond, [b, *chat_in[1:]], **chat_events) for b in example_btns]
         for event in triggers:
             event.then(chat.export, [state], [export_btn], show_progress="hidden", **private)
@@ -191,45 +297,96 @@ def build_app(settings: Settings | None = None, *, host: str = "127.0.0.1", shar
         filters = [list_text, list_lang, list_from, list_to]
         view = [notice, status, timer, table, picked, list_note, chart, chart_note, examples_label, *example_btns]
         show = dict(fn=panel.view, inputs=filters, outputs=view, show_progress="hidden", **private)
-        add_btn.click(panel.add_releases, [files, urls, password], [result, status, files], api_name="add_releases",
-                      concurrency_limit=1, concurrency_id="index-update", show_progress="full").then(**show)
-        remove_btn.click(panel.remove_releases, [picked, password], [remove_result, picked], api_name="remove_releases",
-                         concurrency_limit=1, concurrency_id="index-update").then(**show)
+        add_btn.click(
+            panel.add_releases,
+            [files, urls, password],
+            [result, status, files],
+            api_name="add_releases",
+            concurrency_limit=1,
+            concurrency_id="index-update",
+            show_progress="full",
+        ).then(**show)
+        remove_btn.click(
+            panel.remove_releases,
+            [picked, password],
+            [remove_result, picked],
+            api_name="remove_releases",
+            concurrency_limit=1,
+            concurrency_id="index-update",
+        ).then(**show)
         refresh_btn.click(panel.refresh_view, filters, view, **private)
         timer.tick(**show)
         app.load(**show)
         for box in (list_text, list_from, list_to):
-            gr.on([box.submit, box.blur], panel.table, filters, [table, picked, list_note], show_progress="hidden",
-                  trigger_mode="always_last", **private)
-        list_lang.change(panel.table, filters, [table, picked, list_note], show_progress="hidden",
-                         trigger_mode="always_last", **private)
+            gr.on(
+                [box.submit, box.blur],
+                panel.table,
+                filters,
+                [table, picked, list_note],
+                show_progress="hidden",
+                trigger_mode="always_last",
+                **private,
+            )
+        list_lang.change(
+            panel.table,
+            filters,
+            [table, picked, list_note],
+            show_progress="hidden",
+            trigger_mode="always_last",
+            **private,
+        )
         table.select(panel.pick_row, [picked], [picked], **private)
 
-    app.index_keeper = keeper   # type: ignore[attr-defined]  (tests wait on the start-up build)
-    app.add_policy = policy     # type: ignore[attr-defined]
+    app.index_keeper = keeper  # type: ignore[attr-defined]  (tests wait on the start-up build)
+    app.add_policy = policy  # type: ignore[attr-defined]
     return app
 
 
-def launch(app: gr.Blocks, settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-           prevent_thread_lock: bool = False, quiet: bool = False) -> Any:
+def launch(
+    app: gr.Blocks,
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> Any:
     """Start the server (queue on: the chat runs concurrently, updates one at a time)."""
     app.queue(default_concurrency_limit=4)
-    return app.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock,
-                      max_file_size=int(settings.max_file_mb * 1_000_000), css=CSS, ssr_mode=False,
-                      show_error=False, quiet=quiet, inbrowser=False)
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=prevent_thread_lock,
+        max_file_size=int(settings.max_file_mb * 1_000_000),
+        css=CSS,
+        ssr_mode=False,
+        show_error=False,
+        quiet=quiet,
+        inbrowser=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python app.py", description="Ask questions about NATO communiqués in a web app.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; adding releases "
-                        "from other addresses needs COMMUNIQUE_ADMIN_PASSWORD)")
+    parser = argparse.ArgumentParser(
+        prog="python app.py", description="Ask questions about NATO communiqués in a web app."
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; adding releases "
+        "from other addresses needs COMMUNIQUE_ADMIN_PASSWORD)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    parser.add_argument("--share", action="store_true", help="also publish through a Gradio share link (off by default)")
+    parser.add_argument(
+        "--share", action="store_true", help="also publish through a Gradio share link (off by default)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     app = build_app(settings, host=args.host, share=args.share)
-    policy: AddPolicy = app.add_policy   # type: ignore[attr-defined]
+    policy: AddPolicy = app.add_policy  # type: ignore[attr-defined]
     if not policy.enabled:
         log.warning("adding releases is disabled: listening on %s without COMMUNIQUE_ADMIN_PASSWORD", args.host)
     launch(app, settings, host=args.host, port=args.port, share=args.share)

@@ -11,12 +11,13 @@ chunk's source; neither ever abstains, and a follow-up is searched as its own te
 
 Everything here lives in memory for one run: nothing is written to the user's index.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -40,9 +41,13 @@ class Baseline:
 
 def release_documents(releases: list[Release]) -> list[Document]:
     """One Document per release, as a tutorial loader would give it: title, then body."""
-    return [Document(page_content=f"{r.title}\n\n{r.text}" if r.title else r.text,
-                     metadata={"source": r.source, "title": r.title, "lang": r.lang, "date": r.date or ""})
-            for r in releases]
+    return [
+        Document(
+            page_content=f"{r.title}\n\n{r.text}" if r.title else r.text,
+            metadata={"source": r.source, "title": r.title, "lang": r.lang, "date": r.date or ""},
+        )
+        for r in releases
+    ]
 
 
 def read_releases(folder: str | Path) -> tuple[list[Release], list[Failure]]:
@@ -88,11 +93,17 @@ def minilm_chroma_baseline(chunks: list[Document], embeddings: Embeddings | None
     from langchain_chroma import Chroma
 
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True))
-    store = Chroma(collection_name=f"eval-baseline-{uuid.uuid4().hex[:12]}", embedding_function=embeddings or MiniLMEmbeddings(),
-                   client=client)
+    store = Chroma(
+        collection_name=f"eval-baseline-{uuid.uuid4().hex[:12]}",
+        embedding_function=embeddings or MiniLMEmbeddings(),
+        client=client,
+    )
     store.add_documents(chunks, ids=[f"c{i}" for i in range(len(chunks))])
-    return Baseline("langchain-minilm", f"LangChain tutorial: {MINILM_NAME} + Chroma, {len(chunks)} chunks of {CHUNK_SIZE}/{CHUNK_OVERLAP}",
-                    lambda question, k: store.similarity_search(question, k=min(k, len(chunks))) if chunks else [])
+    return Baseline(
+        "langchain-minilm",
+        f"LangChain tutorial: {MINILM_NAME} + Chroma, {len(chunks)} chunks of {CHUNK_SIZE}/{CHUNK_OVERLAP}",
+        lambda question, k: store.similarity_search(question, k=min(k, len(chunks))) if chunks else [],
+    )
 
 
 def bm25_baseline(chunks: list[Document]) -> Baseline:
@@ -110,7 +121,9 @@ def bm25_baseline(chunks: list[Document]) -> Baseline:
     return Baseline("bm25", f"LangChain BM25Retriever (rank_bm25), the same {len(chunks)} chunks", search)
 
 
-def build_baselines(releases: list[Release], *, on_skip: Callable[[str], None] = lambda message: None) -> list[Baseline]:
+def build_baselines(
+    releases: list[Release], *, on_skip: Callable[[str], None] = lambda message: None
+) -> list[Baseline]:
     """Both baselines over the same releases; one whose packages are missing is skipped with a message."""
     chunks = split_documents(release_documents(releases))
     built: list[Baseline] = []
@@ -120,4 +133,3 @@ def build_baselines(releases: list[Release], *, on_skip: Callable[[str], None] =
         except ImportError as exc:
             on_skip(f"baseline {make.__name__} skipped: {exc} (install the project with `pip install -e '.[dev]'`)")
     return built
-

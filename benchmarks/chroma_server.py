@@ -3,6 +3,7 @@
 For the benchmark and the tests, which measure and exercise server mode on 127.0.0.1.
 Deployments run `chroma run` themselves (README, "Deploying").
 """
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,7 @@ def stop_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
                 break
             except subprocess.TimeoutExpired:
                 continue
-    else:   # the leader is gone; make sure nothing it started is left in its group
+    else:  # the leader is gone; make sure nothing it started is left in its group
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -59,7 +60,7 @@ def die_with_parent() -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -78,15 +79,28 @@ class ChromaServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> "ChromaServer":
+    def start(self, timeout: float = 60.0) -> ChromaServer:
         """Start it and wait for its heartbeat (RuntimeError, with the log's end, if it does not answer)."""
         assert self.process is None or self.process.poll() is not None, "already running"
         log = self.log or self.path.parent / "chroma-server.log"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
-                [str(chroma_executable()), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=self.env,
+                [
+                    str(chroma_executable()),
+                    "run",
+                    "--path",
+                    str(self.path),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=self.env,
                 preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + timeout
@@ -112,7 +126,7 @@ class ChromaServer:
         if self.process is not None:
             stop_group(self.process)
 
-    def __enter__(self) -> "ChromaServer":
+    def __enter__(self) -> ChromaServer:
         return self.start() if self.process is None else self
 
     def __exit__(self, *exc: object) -> None:

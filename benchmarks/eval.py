@@ -23,11 +23,11 @@ followed question and the bot's answer to it); the baselines just search its own
 
 This module only reads: it builds its own index and never writes to the user's.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -46,26 +46,51 @@ from index.errors import CommuniqueError
 
 from .stats import percentile
 
-CHUNKS_SEARCHED = 30      # chunks asked for, so that 10 distinct releases are ranked
+CHUNKS_SEARCHED = 30  # chunks asked for, so that 10 distinct releases are ranked
 KIND_ORDER = ("factoid", "who", "when", "definition", "crosslingual", "followup", "unanswerable")
-CROSS_LANG = "cross-lang"   # row: every relevant release is in another language than the question
+CROSS_LANG = "cross-lang"  # row: every relevant release is in another language than the question
 ALL = "all"
 WARM_UP_QUESTION = "What is NATO?"
-METRICS = ("hit@1", "recall@5", "mrr@10", "contains", "cites", "abstain", "false_abstain", "short", "short_ok",
-           "length", "p50_ms", "p95_ms")
+METRICS = (
+    "hit@1",
+    "recall@5",
+    "mrr@10",
+    "contains",
+    "cites",
+    "abstain",
+    "false_abstain",
+    "short",
+    "short_ok",
+    "length",
+    "p50_ms",
+    "p95_ms",
+)
 _MEANS = METRICS[:9]
-_COLUMNS = [("n", "n", 4), ("hit@1", "hit@1", 6), ("recall@5", "R@5", 6), ("mrr@10", "MRR@10", 7),
-            ("contains", "contains", 9), ("cites", "cites", 6), ("abstain", "abstain", 8),
-            ("false_abstain", "false-abst", 11), ("short", "short", 6), ("short_ok", "short-ok", 9),
-            ("length", "length", 7), ("p50_ms", "p50 ms", 8), ("p95_ms", "p95 ms", 8)]
+_COLUMNS = [
+    ("n", "n", 4),
+    ("hit@1", "hit@1", 6),
+    ("recall@5", "R@5", 6),
+    ("mrr@10", "MRR@10", 7),
+    ("contains", "contains", 9),
+    ("cites", "cites", 6),
+    ("abstain", "abstain", 8),
+    ("false_abstain", "false-abst", 11),
+    ("short", "short", 6),
+    ("short_ok", "short-ok", 9),
+    ("length", "length", 7),
+    ("p50_ms", "p50 ms", 8),
+    ("p95_ms", "p95 ms", 8),
+]
 
-_NOTES = ("length: median characters of the answers given; short: share of answered questions led by a short answer; "
-          "short-ok: share of those short answers that hold an expected phrase. "
-          "Retrieval is scored at release level over the answerable questions (R@5, MRR@10 over the top 10 distinct "
-          "releases). contains: an expected phrase is in the answer; cites: a citation is a relevant release; abstain: "
-          "unanswerable questions answered 'not found'; false-abst: answerable ones answered so; cross-lang: questions "
-          "whose relevant releases are all in another language. Latency: one warm answer (baselines: one retrieval "
-          "call). Baselines answer with their first chunk, never abstain, and search follow-ups without the conversation.")
+_NOTES = (
+    "length: median characters of the answers given; short: share of answered questions led by a short answer; "
+    "short-ok: share of those short answers that hold an expected phrase. "
+    "Retrieval is scored at release level over the answerable questions (R@5, MRR@10 over the top 10 distinct "
+    "releases). contains: an expected phrase is in the answer; cites: a citation is a relevant release; abstain: "
+    "unanswerable questions answered 'not found'; false-abst: answerable ones answered so; cross-lang: questions "
+    "whose relevant releases are all in another language. Latency: one warm answer (baselines: one retrieval "
+    "call). Baselines answer with their first chunk, never abstain, and search follow-ups without the conversation."
+)
 
 Progress = Callable[[str], None]
 
@@ -89,7 +114,7 @@ class Question:
     question: str
     kind: str
     lang: str = ""
-    relevant: tuple[str, ...] = ()          # release file basenames
+    relevant: tuple[str, ...] = ()  # release file basenames
     answer_contains: tuple[str, ...] = ()
     follows: str | None = None
 
@@ -156,9 +181,15 @@ def _question_from(raw: Any, where: str) -> Question:
     lang = raw.get("lang", "")
     if not isinstance(lang, str):
         raise EvalError(f"{where}: field 'lang' must be a string")
-    return Question(id=raw["id"], question=raw["question"], kind=raw["kind"], lang=lang,
-                    relevant=tuple(release_name(r) for r in lists["relevant"]), answer_contains=lists["answer_contains"],
-                    follows=follows or None)
+    return Question(
+        id=raw["id"],
+        question=raw["question"],
+        kind=raw["kind"],
+        lang=lang,
+        relevant=tuple(release_name(r) for r in lists["relevant"]),
+        answer_contains=lists["answer_contains"],
+        follows=follows or None,
+    )
 
 
 def answer_order(questions: Sequence[Question]) -> list[Question]:
@@ -228,13 +259,13 @@ class Outcome:
     """What one system did with one question."""
 
     question: Question
-    ranking: list[str]            # distinct releases, best first
+    ranking: list[str]  # distinct releases, best first
     answer: str
-    cited: list[str]              # release names the answer cites
-    found: bool                   # False = the system said "not found"
+    cited: list[str]  # release names the answer cites
+    found: bool  # False = the system said "not found"
     latency_ms: float
     cross_lang: bool = False
-    short: str | None = None      # the short answer that leads the answer, if any
+    short: str | None = None  # the short answer that leads the answer, if any
 
     def scores(self) -> dict[str, float | None]:
         """Per-question metrics; None where a metric does not apply to this question."""
@@ -244,20 +275,33 @@ class Outcome:
             "hit@1": hit_at(self.ranking, relevant, 1) if relevant else None,
             "recall@5": recall_at(self.ranking, relevant, 5) if relevant else None,
             "mrr@10": mrr_at(self.ranking, relevant, 10) if relevant else None,
-            "contains": (1.0 if any(p in self.answer for p in q.answer_contains) else 0.0) if q.answer_contains else None,
+            "contains": (1.0 if any(p in self.answer for p in q.answer_contains) else 0.0)
+            if q.answer_contains
+            else None,
             "cites": (1.0 if relevant & set(self.cited) else 0.0) if relevant else None,
             "abstain": (0.0 if self.found else 1.0) if not q.answerable else None,
             "false_abstain": (0.0 if self.found else 1.0) if q.answerable else None,
             "short": (1.0 if self.short else 0.0) if q.answer_contains and self.found else None,
             "short_ok": (1.0 if any(_holds(self.short, p) for p in q.answer_contains) else 0.0)
-            if q.answer_contains and self.short else None,
+            if q.answer_contains and self.short
+            else None,
             "length": float(len(self.answer)) if self.found else None,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.question.id, "kind": self.question.kind, "cross_lang": self.cross_lang,
-                "follows": self.question.follows, "ranking": self.ranking[:10], "answer": self.answer,
-                "cited": self.cited, "found": self.found, "short": self.short, "latency_ms": round(self.latency_ms, 2), **self.scores()}
+        return {
+            "id": self.question.id,
+            "kind": self.question.kind,
+            "cross_lang": self.cross_lang,
+            "follows": self.question.follows,
+            "ranking": self.ranking[:10],
+            "answer": self.answer,
+            "cited": self.cited,
+            "found": self.found,
+            "short": self.short,
+            "latency_ms": round(self.latency_ms, 2),
+            **self.scores(),
+        }
 
 
 def _holds(short: str, phrase: str) -> bool:
@@ -304,29 +348,40 @@ def is_cross_lang(question: Question, release_langs: dict[str, str]) -> bool:
 # --------------------------------------------------------------------------- systems
 
 
-def evaluate(questions: Sequence[Question], settings: Any, *, k: int = CHUNKS_SEARCHED,
-             release_langs: dict[str, str] | None = None, progress: Progress = lambda message: None) -> dict[str, Any]:
+def evaluate(
+    questions: Sequence[Question],
+    settings: Any,
+    *,
+    k: int = CHUNKS_SEARCHED,
+    release_langs: dict[str, str] | None = None,
+    progress: Progress = lambda message: None,
+) -> dict[str, Any]:
     """Ask the project's bot every question against the index in `settings`; the bot's block of the report."""
     from bot import answer as bot_answer
-    from bot.query import prepare
     from bot import default_bot
+    from bot.query import prepare
 
     searcher = default_bot(settings).searcher
     if release_langs is None:
-        release_langs = {release_name(m.get("source", "")): str(m.get("lang", "")) for m in searcher.cache.current().metadatas}
+        release_langs = {
+            release_name(m.get("source", "")): str(m.get("lang", "")) for m in searcher.cache.current().metadatas
+        }
     by_id = {q.id: q for q in questions}
     histories: dict[str, list[dict[str, str]]] = {}
     answers: dict[str, str] = {}
     outcomes: dict[str, Outcome] = {}
 
-    bot_answer(WARM_UP_QUESTION, settings=settings)   # loads models and caches: latencies are of a warm bot
+    bot_answer(WARM_UP_QUESTION, settings=settings)  # loads models and caches: latencies are of a warm bot
     progress(f"asking the bot {len(questions)} questions")
     for q in answer_order(questions):
         history = None
         if q.follows:
             earlier = by_id[q.follows]
-            history = [*histories[earlier.id], {"role": "user", "content": earlier.question},
-                       {"role": "assistant", "content": answers[earlier.id]}]
+            history = [
+                *histories[earlier.id],
+                {"role": "user", "content": earlier.question},
+                {"role": "assistant", "content": answers[earlier.id]},
+            ]
         histories[q.id] = history or []
         start = time.perf_counter()
         reply = bot_answer(q.question, history, settings=settings)
@@ -335,30 +390,52 @@ def evaluate(questions: Sequence[Question], settings: Any, *, k: int = CHUNKS_SE
             raise EvalError(f"the bot could not search its temporary index: {reply.error}", exit_code=1)
         answers[q.id] = reply.text
         hits = searcher.search(prepare(q.question, history), k=k)
-        outcomes[q.id] = Outcome(q, release_ranking(str(h.metadata.get("source", "")) for h in hits), reply.text,
-                                 list(dict.fromkeys(release_name(c.source) for c in reply.citations)), reply.found, latency,
-                                 is_cross_lang(q, release_langs), getattr(reply, "short", None))
+        outcomes[q.id] = Outcome(
+            q,
+            release_ranking(str(h.metadata.get("source", "")) for h in hits),
+            reply.text,
+            list(dict.fromkeys(release_name(c.source) for c in reply.citations)),
+            reply.found,
+            latency,
+            is_cross_lang(q, release_langs),
+            getattr(reply, "short", None),
+        )
     mode = "LLM " + settings.llm if getattr(settings, "llm", None) else "extractive"
-    report = summarise("bot", f"the project's bot ({mode}), embeddings {searcher.stack_name}", [outcomes[q.id] for q in questions])
+    report = summarise(
+        "bot", f"the project's bot ({mode}), embeddings {searcher.stack_name}", [outcomes[q.id] for q in questions]
+    )
     report["embeddings"] = searcher.stack_name
     return report
 
 
-def evaluate_baseline(questions: Sequence[Question], baseline: Any, *, k: int = CHUNKS_SEARCHED,
-                      release_langs: dict[str, str] | None = None) -> dict[str, Any]:
+def evaluate_baseline(
+    questions: Sequence[Question],
+    baseline: Any,
+    *,
+    k: int = CHUNKS_SEARCHED,
+    release_langs: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A retrieval-only stack: its answer is its first chunk, cited by that chunk's source; it never abstains."""
     release_langs = release_langs or {}
     baseline.search(WARM_UP_QUESTION, k)
     outcomes = []
     for q in questions:
         start = time.perf_counter()
-        documents = baseline.search(q.question, k)   # a follow-up is searched as it is: no conversation
+        documents = baseline.search(q.question, k)  # a follow-up is searched as it is: no conversation
         latency = (time.perf_counter() - start) * 1000
         ranking = release_ranking(str(d.metadata.get("source", "")) for d in documents)
         first = documents[0] if documents else None
-        outcomes.append(Outcome(q, ranking, first.page_content if first else "",
-                                [release_name(first.metadata.get("source", ""))] if first else [], True, latency,
-                                is_cross_lang(q, release_langs)))
+        outcomes.append(
+            Outcome(
+                q,
+                ranking,
+                first.page_content if first else "",
+                [release_name(first.metadata.get("source", ""))] if first else [],
+                True,
+                latency,
+                is_cross_lang(q, release_langs),
+            )
+        )
     return summarise(baseline.name, baseline.description, outcomes)
 
 
@@ -370,7 +447,13 @@ def format_report(report: dict[str, Any]) -> str:
     meta = report["meta"]
     lines = [header_line(meta)]
     for system in report["systems"]:
-        lines += ["", f"{system['name']} — {system['description']}", _table_rule(), _table_row({key: label for key, label, _ in _COLUMNS}, "", True), _table_rule()]
+        lines += [
+            "",
+            f"{system['name']} — {system['description']}",
+            _table_rule(),
+            _table_row({key: label for key, label, _ in _COLUMNS}, "", True),
+            _table_rule(),
+        ]
         for group, row in system["groups"].items():
             if group == ALL:
                 lines.append(_table_rule())
@@ -380,8 +463,10 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def header_line(meta: dict[str, Any]) -> str:
-    return (f"benchmarks.eval · corpus {meta['corpus']} · {meta['questions']} questions · {meta['releases']} releases · "
-            f"embeddings {meta['embeddings']} · {meta['date']} · {meta['processor']}, {meta['cpus']} CPUs")
+    return (
+        f"benchmarks.eval · corpus {meta['corpus']} · {meta['questions']} questions · {meta['releases']} releases · "
+        f"embeddings {meta['embeddings']} · {meta['date']} · {meta['processor']}, {meta['cpus']} CPUs"
+    )
 
 
 def _table_rule() -> str:
@@ -411,14 +496,29 @@ def _table_row(row: dict[str, Any], label: str, header: bool = False) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("questions", nargs="?", help="question file (JSONL: id, question, lang, relevant, answer_contains, kind, follows)")
+    parser.add_argument(
+        "questions",
+        nargs="?",
+        help="question file (JSONL: id, question, lang, relevant, answer_contains, kind, follows)",
+    )
     parser.add_argument("--corpus", metavar="DIR", help="folder of release files, indexed into a temporary index")
-    parser.add_argument("--set", nargs=3, action="append", default=[], metavar=("NAME", "QUESTIONS", "DIR"), dest="sets",
-                        help="a named question set and its corpus (repeatable; instead of QUESTIONS --corpus DIR)")
+    parser.add_argument(
+        "--set",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("NAME", "QUESTIONS", "DIR"),
+        dest="sets",
+        help="a named question set and its corpus (repeatable; instead of QUESTIONS --corpus DIR)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure, per question too, as JSON")
     parser.add_argument("--no-baselines", action="store_true", help="measure the bot only")
-    parser.add_argument("--embeddings", default="bundled", help="embedding stack of the temporary index (default: bundled)")
-    parser.add_argument("-k", type=int, default=CHUNKS_SEARCHED, help=f"chunks retrieved per question (default {CHUNKS_SEARCHED})")
+    parser.add_argument(
+        "--embeddings", default="bundled", help="embedding stack of the temporary index (default: bundled)"
+    )
+    parser.add_argument(
+        "-k", type=int, default=CHUNKS_SEARCHED, help=f"chunks retrieved per question (default {CHUNKS_SEARCHED})"
+    )
     return parser
 
 
@@ -457,13 +557,14 @@ def _check_inputs(questions_path: str, corpus_dir: str, args: argparse.Namespace
 
 def run(args: argparse.Namespace, questions_path: str, corpus_dir: str) -> dict[str, Any]:
     """Build the temporary index of one set, measure every system; that set's report as a dict."""
-    questions, corpus = _check_inputs(questions_path, corpus_dir, args)   # before the heavy imports: bad input fails at once
+    questions, corpus = _check_inputs(
+        questions_path, corpus_dir, args
+    )  # before the heavy imports: bad input fails at once
 
+    from bot import close_all
     from index.settings import Settings
     from index.store import release_clients
     from index.update import build
-
-    from bot import close_all
 
     from .baselines import build_baselines, read_releases
 
@@ -480,8 +581,14 @@ def run(args: argparse.Namespace, questions_path: str, corpus_dir: str) -> dict[
 
     home = Path(tempfile.mkdtemp(prefix="communique-eval-"))
     try:
-        settings = Settings(home=home / "home", chroma_url=None, records_url=None, collection="eval",
-                            embeddings=args.embeddings, llm=None)
+        settings = Settings(
+            home=home / "home",
+            chroma_url=None,
+            records_url=None,
+            collection="eval",
+            embeddings=args.embeddings,
+            llm=None,
+        )
         started = time.perf_counter()
         _say(f"indexing {len(releases)} releases into a temporary index")
         summary = build([str(corpus)], settings)
@@ -501,10 +608,16 @@ def run(args: argparse.Namespace, questions_path: str, corpus_dir: str) -> dict[
             _say(f"asking baseline {baseline.name}")
             systems.append(evaluate_baseline(questions, baseline, k=args.k, release_langs=release_langs))
 
-    meta = {"corpus": str(corpus), "questions": len(questions), "releases": len(releases), "embeddings": stack,
-            "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "processor": platform.processor() or platform.machine() or "unknown CPU", "cpus": os.cpu_count(),
-            "chunks_searched": args.k}
+    meta = {
+        "corpus": str(corpus),
+        "questions": len(questions),
+        "releases": len(releases),
+        "embeddings": stack,
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "processor": platform.processor() or platform.machine() or "unknown CPU",
+        "cpus": os.cpu_count(),
+        "chunks_searched": args.k,
+    }
     return {"meta": meta, "systems": systems}
 
 
@@ -514,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         sets = question_sets(args)
-        for _, questions_path, corpus_dir in sets:   # every input checked before the first, slow, set runs
+        for _, questions_path, corpus_dir in sets:  # every input checked before the first, slow, set runs
             _check_inputs(questions_path, corpus_dir, args)
         reports = {}
         for name, questions_path, corpus_dir in sets:
@@ -523,10 +636,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvalError as exc:
         print(f"benchmarks.eval: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except StoreError as exc:   # the temporary index could not be built or opened
+    except StoreError as exc:  # the temporary index could not be built or opened
         print(f"benchmarks.eval: error: {exc}", file=sys.stderr)
         return 1
-    blocks = [(f"== set {name} ==\n" if len(reports) > 1 else "") + format_report(report) for name, report in reports.items()]
+    blocks = [
+        (f"== set {name} ==\n" if len(reports) > 1 else "") + format_report(report) for name, report in reports.items()
+    ]
     print("\n\n".join(blocks))
     if args.json:
         payload = next(iter(reports.values())) if len(reports) == 1 else {"sets": reports}

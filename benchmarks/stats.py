@@ -1,4 +1,5 @@
 """The one percentile the evaluation and the bench share."""
+
 from __future__ import annotations
 
 import math

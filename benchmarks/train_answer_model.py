@@ -21,6 +21,7 @@ It reports, for the chosen settings, each set with the model trained on the othe
 release (no release in two folds), then writes the model trained on all rows.
 Indexes are kept under --cache, so a second run embeds nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,10 @@ from typing import Any
 import numpy as np
 
 SEED = 0
-TARGET_FALSE_ABSTAIN = 0.04     # leaves a margin under the 0.05 the product promises
+TARGET_FALSE_ABSTAIN = 0.04  # leaves a margin under the 0.05 the product promises
 TARGET_SHORT_PRECISION = 0.9
 MAX_MEDIAN_ANSWER_CHARS = 220
-REGULARISATION_C = 1.0          # scikit-learn's default; not tuned
+REGULARISATION_C = 1.0  # scikit-learn's default; not tuned
 
 
 @dataclass
@@ -48,15 +49,15 @@ class QuestionRows:
     set_name: str
     id: str
     kind: str
-    group: str                   # release the question is about (or its id when unanswerable): CV never splits one
+    group: str  # release the question is about (or its id when unanswerable): CV never splits one
     answerable: bool
     expected: tuple[str, ...]
     typed_question: bool
-    x: np.ndarray                # (n, features)
-    y: np.ndarray                # (n,) 1 = holds an expected phrase
-    heading: np.ndarray          # (n,) bool: never given as an answer
-    shorts: list[str | None]     # the single typed thing each sentence would lead with
-    texts: list[str]             # the sentences, for reading the errors
+    x: np.ndarray  # (n, features)
+    y: np.ndarray  # (n,) 1 = holds an expected phrase
+    heading: np.ndarray  # (n,) bool: never given as an answer
+    shorts: list[str | None]  # the single typed thing each sentence would lead with
+    texts: list[str]  # the sentences, for reading the errors
 
 
 def holds(text: str, phrase: str) -> bool:
@@ -79,7 +80,9 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
     from index.settings import Settings
     from index.update import build
 
-    settings = Settings(home=cache / set_name, chroma_url=None, records_url=None, collection="train", embeddings="bundled", llm=None)
+    settings = Settings(
+        home=cache / set_name, chroma_url=None, records_url=None, collection="train", embeddings="bundled", llm=None
+    )
     summary = build([str(corpus)], settings)
     print(f"{set_name}: {summary.line()}", file=sys.stderr)
     questions = load_questions(questions_path)
@@ -91,23 +94,46 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
     rows = []
     for q in answer_order(questions):
         history = None
-        if q.follows:   # the conversation's user turns; what the bot said does not change the features
+        if q.follows:  # the conversation's user turns; what the bot said does not change the features
             chain, current = [], by_id[q.follows]
             while True:
                 chain.insert(0, current)
                 if not current.follows:
                     break
                 current = by_id[current.follows]
-            history = [turn for c in chain for turn in ({"role": "user", "content": c.question}, {"role": "assistant", "content": ""})]
+            history = [
+                turn
+                for c in chain
+                for turn in ({"role": "user", "content": c.question}, {"role": "assistant", "content": ""})
+            ]
         query = prepare(q.question, history)
         ranking = searcher.rank(query, k=PASSAGES_READ)
-        candidates = candidate_sentences(query, ranking, bot._vectors, snapshot, passages=PASSAGES_READ,  # noqa: SLF001
-                                         missing=bool(missing_terms(query, snapshot)))
+        candidates = candidate_sentences(
+            query,
+            ranking,
+            bot._vectors,
+            snapshot,
+            passages=PASSAGES_READ,  # noqa: SLF001
+            missing=bool(missing_terms(query, snapshot)),
+        )
         x = np.array([c.features for c in candidates], dtype=np.float64).reshape(-1, len(FEATURES))
         y = np.array([any(holds(c.text, p) for p in q.answer_contains) for c in candidates], dtype=int)
-        rows.append(QuestionRows(set_name, q.id, q.kind, q.relevant[0] if q.relevant else q.id, q.answerable,
-                                 q.answer_contains, query.asks.typed, x, y, x[:, heading_at] > 0,
-                                 [c.typed[0] if len(c.typed) == 1 else None for c in candidates], [c.text for c in candidates]))
+        rows.append(
+            QuestionRows(
+                set_name,
+                q.id,
+                q.kind,
+                q.relevant[0] if q.relevant else q.id,
+                q.answerable,
+                q.answer_contains,
+                query.asks.typed,
+                x,
+                y,
+                x[:, heading_at] > 0,
+                [c.typed[0] if len(c.typed) == 1 else None for c in candidates],
+                [c.text for c in candidates],
+            )
+        )
     bot.close()
     return rows
 
@@ -141,7 +167,9 @@ def _scaled(x: np.ndarray) -> Any:
 
 
 def question_row(row: QuestionRows, p: np.ndarray) -> np.ndarray | None:
-    """The question model's inputs for this question (bot.answer_model.question_features), or None without candidates."""
+    """The question model's inputs for this question (bot.answer_model.question_features).
+
+    None without candidates."""
     from bot.answer_model import QUESTION_FEATURES
     from bot.sentences import FEATURES
 
@@ -150,7 +178,9 @@ def question_row(row: QuestionRows, p: np.ndarray) -> np.ndarray | None:
         return None
     best = order[0]
     runner_up = p[order[1]] if len(order) > 1 else 0.0
-    return np.array([p[best], runner_up, *(row.x[best, FEATURES.index(n)] for n in QUESTION_FEATURES)], dtype=np.float64)
+    return np.array(
+        [p[best], runner_up, *(row.x[best, FEATURES.index(n)] for n in QUESTION_FEATURES)], dtype=np.float64
+    )
 
 
 def fit(rows: list[QuestionRows]) -> Fitted:
@@ -171,8 +201,9 @@ def fit(rows: list[QuestionRows]) -> Fitted:
     qx_arr = np.array(qx)
     fitted.question_scaler = _scaled(qx_arr)
     # balanced: unanswerable questions are few (14 of 132), and each must count
-    fitted.questions = LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=SEED, class_weight="balanced").fit(
-        fitted.question_scaler.transform(qx_arr), np.array(qy))
+    fitted.questions = LogisticRegression(
+        C=REGULARISATION_C, max_iter=2000, random_state=SEED, class_weight="balanced"
+    ).fit(fitted.question_scaler.transform(qx_arr), np.array(qy))
     fitted.bars = thresholds(rows, fitted)
     return fitted
 
@@ -205,12 +236,15 @@ def thresholds(rows: list[QuestionRows], fitted: Fitted) -> dict[str, float]:
             if picked and row.typed_question and row.shorts[picked[0]] and row.expected:
                 shorts.append((p[picked[0]], any(short_holds(row.shorts[picked[0]], e) for e in row.expected)))
     ordered = np.sort(answerable_scores)
-    allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))   # answerable questions that may fall under the bar
+    allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))  # answerable questions that may fall under the bar
     abstain_below = max(float(ordered[allowed]) - 1e-9 if len(ordered) > allowed else 0.0, 0.0)
     second_ratio = 1.0
     for ratio in np.round(np.arange(0.30, 1.0001, 0.05), 2):
-        lengths = [sum(len(row.texts[i]) + 6 for i in chosen(row, p, ratio)) for row, p, score in decided
-                   if score >= abstain_below and len(p)]
+        lengths = [
+            sum(len(row.texts[i]) + 6 for i in chosen(row, p, ratio))
+            for row, p, score in decided
+            if score >= abstain_below and len(p)
+        ]
         if lengths and np.median(lengths) <= MAX_MEDIAN_ANSWER_CHARS:
             second_ratio = float(ratio)
             break
@@ -231,8 +265,18 @@ def measure(rows: list[QuestionRows], fitted: Fitted | dict[int, Fitted]) -> dic
     """Question-level figures on held-out rows: one fitted model for all, or one per question (cross-validation)."""
     from sklearn.metrics import roc_auc_score
 
-    fig: dict[str, list[float]] = {k: [] for k in ("best_sentence_holds", "answer_holds", "abstain", "false_abstain",
-                                                   "short_coverage", "short_precision", "answer_chars")}
+    fig: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "best_sentence_holds",
+            "answer_holds",
+            "abstain",
+            "false_abstain",
+            "short_coverage",
+            "short_precision",
+            "answer_chars",
+        )
+    }
     ys, ps = [], []
     for i, row in enumerate(rows):
         model = fitted[i] if isinstance(fitted, dict) else fitted
@@ -256,8 +300,10 @@ def measure(rows: list[QuestionRows], fitted: Fitted | dict[int, Fitted]) -> dic
         else:
             fig["abstain"].append(0.0 if found else 1.0)
     y, p = np.concatenate(ys), np.concatenate(ps)
-    out: dict[str, float | int | None] = {"questions": len(rows),
-                                          "sentence_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None}
+    out: dict[str, float | int | None] = {
+        "questions": len(rows),
+        "sentence_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None,
+    }
     out.update({k: _mean(v) for k, v in fig.items() if k != "answer_chars"})
     out["median_answer_chars"] = float(np.median(fig["answer_chars"])) if fig["answer_chars"] else None
     return out
@@ -272,16 +318,24 @@ def cross_validate(rows: list[QuestionRows], folds: int = 5) -> dict[str, float 
     for train, test in GroupKFold(n_splits=folds).split(np.zeros(len(rows)), groups=groups):
         fitted = fit([rows[i] for i in train])
         per_question.update({int(i): fitted for i in test})
-    return measure(rows, per_question)   # each question predicted by the models that did not see its release
+    return measure(rows, per_question)  # each question predicted by the models that did not see its release
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train_answer_model", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", nargs=3, action="append", required=True, metavar=("NAME", "QUESTIONS", "DIR"), dest="sets")
-    parser.add_argument("--cache", type=Path, default=Path(".train-cache"), help="where the sets' indexes are kept between runs")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.train_answer_model", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--set", nargs=3, action="append", required=True, metavar=("NAME", "QUESTIONS", "DIR"), dest="sets"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=Path(".train-cache"), help="where the sets' indexes are kept between runs"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "bot" / "answer_model.json")
     parser.add_argument("--report", type=Path, help="also write the figures as JSON")
-    parser.add_argument("--rows", type=Path, help="keep the collected rows in this file and reuse them (features unchanged)")
+    parser.add_argument(
+        "--rows", type=Path, help="keep the collected rows in this file and reuse them (features unchanged)"
+    )
     args = parser.parse_args(argv)
 
     from bot.answer_model import QUESTION_FEATURES, AnswerModel
@@ -294,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.rows:
             args.rows.write_bytes(pickle.dumps(by_set))
     every = [r for rows in by_set.values() for r in rows]
-    report: dict[str, Any] = {"features": list(FEATURES), "cross_set": {}, "sets": {n: len(r) for n, r in by_set.items()}}
+    report: dict[str, Any] = {
+        "features": list(FEATURES),
+        "cross_set": {},
+        "sets": {n: len(r) for n, r in by_set.items()},
+    }
     names = list(by_set)
     for test_name in names:
         train_rows = [r for n in names if n != test_name for r in by_set[n]]
@@ -302,20 +360,34 @@ def main(argv: list[str] | None = None) -> int:
             continue
         fitted = fit(train_rows)
         report["cross_set"][f"train {'+'.join(n for n in names if n != test_name)} -> test {test_name}"] = {
-            **measure(by_set[test_name], fitted), **fitted.bars}
+            **measure(by_set[test_name], fitted),
+            **fitted.bars,
+        }
     report["grouped_cv_5"] = cross_validate(every)
     fitted = fit(every)
     report["final"] = {**measure(every, fitted), **fitted.bars, "note": "on its own training questions"}
-    trained = AnswerModel(features=FEATURES, mean=fitted.scaler.mean_, scale=fitted.scaler.scale_,
-                          coef=fitted.sentences.coef_[0], intercept=float(fitted.sentences.intercept_[0]),
-                          question_mean=fitted.question_scaler.mean_, question_scale=fitted.question_scaler.scale_,
-                          question_coef=fitted.questions.coef_[0], question_intercept=float(fitted.questions.intercept_[0]),
-                          version=f"{date.today().isoformat()} trained on "
-                          + ", ".join(f"{n} ({len(r)} questions)" for n, r in by_set.items()), **fitted.bars)
+    trained = AnswerModel(
+        features=FEATURES,
+        mean=fitted.scaler.mean_,
+        scale=fitted.scaler.scale_,
+        coef=fitted.sentences.coef_[0],
+        intercept=float(fitted.sentences.intercept_[0]),
+        question_mean=fitted.question_scaler.mean_,
+        question_scale=fitted.question_scaler.scale_,
+        question_coef=fitted.questions.coef_[0],
+        question_intercept=float(fitted.questions.intercept_[0]),
+        version=f"{date.today().isoformat()} trained on "
+        + ", ".join(f"{n} ({len(r)} questions)" for n, r in by_set.items()),
+        **fitted.bars,
+    )
     args.out.write_text(json.dumps(trained.to_json(), indent=1) + "\n", encoding="utf-8")
     report["coefficients"] = dict(zip(FEATURES, (round(float(c), 3) for c in fitted.sentences.coef_[0])))
-    report["question_coefficients"] = dict(zip(["best_probability", "runner_up", *QUESTION_FEATURES],
-                                               (round(float(c), 3) for c in fitted.questions.coef_[0])))
+    report["question_coefficients"] = dict(
+        zip(
+            ["best_probability", "runner_up", *QUESTION_FEATURES],
+            (round(float(c), 3) for c in fitted.questions.coef_[0]),
+        )
+    )
     text = json.dumps(report, indent=1)
     print(text)
     if args.report:

@@ -2,6 +2,7 @@
 
 `python -m bot feedback export [--json|--csv] [-o FILE]`: write out the app's answer ratings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ def _iso_date(text: str) -> str:
     try:
         date_bound(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2024-06-30") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2024-06-30"
+        ) from None
     return text.strip()
 
 
@@ -37,21 +40,28 @@ def ask_main(argv: list[str]) -> int:
     """Answer one question."""
     from . import answer
 
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Answer a question from the indexed NATO releases. "
-                                     "(`python -m bot feedback export` writes out the app's answer ratings.)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer a question from the indexed NATO releases. "
+        "(`python -m bot feedback export` writes out the app's answer ratings.)",
+    )
     parser.add_argument("question")
     parser.add_argument("--lang", choices=["en", "fr"], help="only releases in this language")
-    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", type=_iso_date, help="only releases published on or after")
-    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", type=_iso_date, help="only releases published on or before")
+    parser.add_argument(
+        "--from", dest="date_from", metavar="YYYY-MM-DD", type=_iso_date, help="only releases published on or after"
+    )
+    parser.add_argument(
+        "--to", dest="date_to", metavar="YYYY-MM-DD", type=_iso_date, help="only releases published on or before"
+    )
     parser.add_argument("--json", action="store_true", help="print the Answer as JSON")
     args = parser.parse_args(argv)
     try:
         result = answer(args.question, lang=args.lang, date_from=args.date_from, date_to=args.date_to)
-    except ValidationError as exc:   # a COMMUNIQUE_* variable that does not parse is a usage error
+    except ValidationError as exc:  # a COMMUNIQUE_* variable that does not parse is a usage error
         for error in exc.errors():
             print(f"error: COMMUNIQUE_{str(error['loc'][0]).upper()}: {error['msg']}", file=sys.stderr)
         return 2
-    except ValueError as exc:   # a malformed date filter, a question over the length cap
+    except ValueError as exc:  # a malformed date filter, a question over the length cap
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

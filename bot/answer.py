@@ -12,6 +12,7 @@ A `Bot` owns what answering needs for one index (its searcher, snapshot cache an
 sentence vectors); `answer()` and `retrieve()` use a default Bot per index location.
 bot/ never writes to the index.
 """
+
 from __future__ import annotations
 
 import threading
@@ -37,7 +38,9 @@ from .sentences import SentenceVectors, candidate_sentences
 class Bot:
     """Answers questions from one index; safe to share across threads. `close()` drops its caches."""
 
-    def __init__(self, settings: Settings, stack: EmbeddingStack | None = None, model: AnswerModel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, stack: EmbeddingStack | None = None, model: AnswerModel | None = None
+    ) -> None:
         self.settings = settings
         self._model = model
         self._stack = stack
@@ -71,8 +74,12 @@ class Bot:
             self._searcher = None
             self._vectors = None
 
-    def retrieve(self, question: str, k: int = 5, *, history: list[dict] | None = None, filters: Filters | None = None) -> list[Document]:
-        """The k passages that best answer the question, best first (a question over the cap: ValueError, index untouched)."""
+    def retrieve(
+        self, question: str, k: int = 5, *, history: list[dict] | None = None, filters: Filters | None = None
+    ) -> list[Document]:
+        """The k passages that best answer the question, best first.
+
+        A question over the cap: ValueError, index untouched."""
         query = prepare(question, history)
         return [hit.to_document() for hit in self.searcher.search(query, k=k, filters=filters)]
 
@@ -85,18 +92,21 @@ class Bot:
         assert result is not None
         return result
 
-    def answer_stream(self, question: str, history: list[dict] | None = None, *,
-                      filters: Filters | None = None) -> Iterator[str | Answer]:
+    def answer_stream(
+        self, question: str, history: list[dict] | None = None, *, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
         """Yield the answer text as it is written (str pieces), then the final, verified Answer."""
         settings = self.settings
         if settings.llm:
-            llm.parse_spec(settings.llm)     # a bad COMMUNIQUE_LLM fails every question (LLMConfigError), not only answerable ones
+            llm.parse_spec(
+                settings.llm
+            )  # a bad COMMUNIQUE_LLM fails every question (LLMConfigError), not only answerable ones
         query = prepare(question, history)
         try:
             searcher = self.searcher
             if settings.llm and query.folded:
                 rewritten = llm.rewrite_question(question, history or [], settings)
-                if rewritten:                # else keep the follow-up with its earlier questions folded in
+                if rewritten:  # else keep the follow-up with its earlier questions folded in
                     query = prepare(rewritten, None)
             ranking = searcher.rank(query, k=PASSAGES_READ, filters=filters or Filters())
             scored = self.score(query, ranking, filters)
@@ -107,11 +117,14 @@ class Bot:
                 yield Answer(question=question, text=text, found=False, lang=query.lang, mode="abstain")
                 return
             passages = _passages(ranking)
-            written = (_llm_answer(query, passages, settings) if settings.llm
-                       else _extractive_answer(query, passages, given, self.model))
+            written = (
+                _llm_answer(query, passages, settings)
+                if settings.llm
+                else _extractive_answer(query, passages, given, self.model)
+            )
             for item in written:
                 if isinstance(item, Answer):
-                    item.question = question   # what the user asked, even when an LLM rewrote it for retrieval
+                    item.question = question  # what the user asked, even when an LLM rewrote it for retrieval
                 yield item
         except StoreError as exc:
             message = f"The index is unavailable right now: {exc}"
@@ -126,8 +139,14 @@ class Bot:
         searcher = self.searcher
         snapshot = searcher.cache.current()
         assert self._vectors is not None
-        candidates = candidate_sentences(query, ranking, self._vectors, snapshot, passages=PASSAGES_READ,
-                                         missing=bool(missing_terms(query, snapshot, filters)))
+        candidates = candidate_sentences(
+            query,
+            ranking,
+            self._vectors,
+            snapshot,
+            passages=PASSAGES_READ,
+            missing=bool(missing_terms(query, snapshot, filters)),
+        )
         return score(candidates, self.model)
 
 
@@ -140,7 +159,13 @@ _bots_lock = threading.Lock()
 def default_bot(settings: Settings | None = None) -> Bot:
     """The Bot of this index location in this process (models and caches stay warm between calls)."""
     settings = settings or get_settings()
-    key = (settings.chroma_url, str(settings.home.resolve()), settings.collection, stack_name(settings.embeddings), settings.llm)
+    key = (
+        settings.chroma_url,
+        str(settings.home.resolve()),
+        settings.collection,
+        stack_name(settings.embeddings),
+        settings.llm,
+    )
     with _bots_lock:
         bot = _bots.get(key)
         if bot is None or bot.settings != settings:
@@ -165,24 +190,43 @@ def close_all() -> None:
         bot.close()
 
 
-def answer(question: str, history: list[dict] | None = None, *, lang: str | None = None, date_from: str | None = None,
-           date_to: str | None = None, settings: Settings | None = None) -> Answer:
+def answer(
+    question: str,
+    history: list[dict] | None = None,
+    *,
+    lang: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    settings: Settings | None = None,
+) -> Answer:
     """Answer a question from the indexed releases, every claim followed by its [n]."""
     return default_bot(settings).answer(question, history, filters=Filters(lang, date_from, date_to))
 
 
-def answer_stream(question: str, history: list[dict] | None = None, *, lang: str | None = None, date_from: str | None = None,
-                  date_to: str | None = None, settings: Settings | None = None) -> Iterator[str | Answer]:
+def answer_stream(
+    question: str,
+    history: list[dict] | None = None,
+    *,
+    lang: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    settings: Settings | None = None,
+) -> Iterator[str | Answer]:
     """Yield the answer text as it is written (str pieces), then the final, verified Answer."""
     return default_bot(settings).answer_stream(question, history, filters=Filters(lang, date_from, date_to))
 
 
 # --------------------------------------------------------------------------- writing the answer
 
-def _extractive_answer(query: Query, passages: list[Passage], scored: list[Scored], model: AnswerModel) -> Iterator[str | Answer]:
+
+def _extractive_answer(
+    query: Query, passages: list[Passage], scored: list[Scored], model: AnswerModel
+) -> Iterator[str | Answer]:
     chosen = choose(scored, model)
     short = short_answer(scored[0], query.asks.typed, model)
-    parts, quotes, announced = [], {}, set()
+    parts: list[str] = []
+    quotes: dict[int, list[tuple[int, int]]] = {}
+    announced: set[str | None] = set()
     for item in chosen:
         passage = passages[item.hit]
         sentence = item.candidate.text.strip()
@@ -197,8 +241,15 @@ def _extractive_answer(query: Query, passages: list[Passage], scored: list[Score
     body = " ".join(parts)
     text, citations = verify_citations(f"{short} — {body}" if short else body, passages, quotes)
     yield text
-    yield Answer(question=query.question, text=text, found=True, citations=citations, lang=query.lang, mode="extractive",
-                 short=short)
+    yield Answer(
+        question=query.question,
+        text=text,
+        found=True,
+        citations=citations,
+        lang=query.lang,
+        mode="extractive",
+        short=short,
+    )
 
 
 def _llm_answer(query: Query, passages: list[Passage], settings: Settings) -> Iterator[str | Answer]:
@@ -212,11 +263,15 @@ def _llm_answer(query: Query, passages: list[Passage], settings: Settings) -> It
     if not_found:
         yield Answer(question=query.question, text=not_found, found=False, lang=query.lang, mode="llm")
         return
-    yield Answer(question=query.question, text=text, found=bool(citations), citations=citations, lang=query.lang, mode="llm")
+    yield Answer(
+        question=query.question, text=text, found=bool(citations), citations=citations, lang=query.lang, mode="llm"
+    )
 
 
 def _passages(ranking: Ranking) -> list[Passage]:
-    return [Passage(n=i + 1, id=h.id, text=h.text, metadata=h.metadata, score=h.score) for i, h in enumerate(ranking.hits)]
+    return [
+        Passage(n=i + 1, id=h.id, text=h.text, metadata=h.metadata, score=h.score) for i, h in enumerate(ranking.hits)
+    ]
 
 
 def _from_release_in(question_lang: str, passage: Passage) -> str:

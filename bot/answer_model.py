@@ -19,6 +19,7 @@ Its probability drives three decisions:
   * whether a second sentence joins (it must be nearly as probable as the best, `second_ratio`);
   * whether to abstain (the question model is below `abstain_below`).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,9 @@ class AnswerModel:
     question_scale: np.ndarray
     question_coef: np.ndarray
     question_intercept: float
-    abstain_below: float      # P(answerable) below this: "not in the releases"
-    second_ratio: float       # a second sentence joins when at least this share of the best one's probability
-    short_above: float        # a short answer leads only when the sentence is this probable
+    abstain_below: float  # P(answerable) below this: "not in the releases"
+    second_ratio: float  # a second sentence joins when at least this share of the best one's probability
+    short_above: float  # a short answer leads only when the sentence is this probable
     version: str = ""
 
     def probabilities(self, candidates: list[Candidate]) -> np.ndarray:
@@ -70,29 +71,52 @@ class AnswerModel:
         return float(1.0 / (1.0 + np.exp(-z)))
 
     def to_json(self) -> dict:
-        return {"version": self.version, "features": list(self.features), "mean": self.mean.tolist(),
-                "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept,
-                "question_features": ["best_probability", "runner_up", *QUESTION_FEATURES],
-                "question_mean": self.question_mean.tolist(), "question_scale": self.question_scale.tolist(),
-                "question_coef": self.question_coef.tolist(), "question_intercept": self.question_intercept,
-                "abstain_below": self.abstain_below, "second_ratio": self.second_ratio, "short_above": self.short_above}
+        return {
+            "version": self.version,
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "question_features": ["best_probability", "runner_up", *QUESTION_FEATURES],
+            "question_mean": self.question_mean.tolist(),
+            "question_scale": self.question_scale.tolist(),
+            "question_coef": self.question_coef.tolist(),
+            "question_intercept": self.question_intercept,
+            "abstain_below": self.abstain_below,
+            "second_ratio": self.second_ratio,
+            "short_above": self.short_above,
+        }
 
     @classmethod
-    def from_json(cls, data: dict) -> "AnswerModel":
+    def from_json(cls, data: dict) -> AnswerModel:
         if tuple(data["features"]) != FEATURES:
-            raise ValueError(f"answer model was trained on features {data['features']}, the code computes {list(FEATURES)}: "
-                             f"retrain with `python -m benchmarks.train_answer_model`")
-        return cls(features=tuple(data["features"]), mean=np.array(data["mean"]), scale=np.array(data["scale"]),
-                   coef=np.array(data["coef"]), intercept=float(data["intercept"]),
-                   question_mean=np.array(data["question_mean"]), question_scale=np.array(data["question_scale"]),
-                   question_coef=np.array(data["question_coef"]), question_intercept=float(data["question_intercept"]),
-                   abstain_below=float(data["abstain_below"]), second_ratio=float(data["second_ratio"]),
-                   short_above=float(data["short_above"]), version=str(data.get("version", "")))
+            raise ValueError(
+                f"answer model was trained on features {data['features']}, the code computes {list(FEATURES)}: "
+                f"retrain with `python -m benchmarks.train_answer_model`"
+            )
+        return cls(
+            features=tuple(data["features"]),
+            mean=np.array(data["mean"]),
+            scale=np.array(data["scale"]),
+            coef=np.array(data["coef"]),
+            intercept=float(data["intercept"]),
+            question_mean=np.array(data["question_mean"]),
+            question_scale=np.array(data["question_scale"]),
+            question_coef=np.array(data["question_coef"]),
+            question_intercept=float(data["question_intercept"]),
+            abstain_below=float(data["abstain_below"]),
+            second_ratio=float(data["second_ratio"]),
+            short_above=float(data["short_above"]),
+            version=str(data.get("version", "")),
+        )
 
 
 def question_features(best: Candidate, best_probability: float, runner_up: float) -> np.ndarray:
     """The question model's inputs (training and answering compute them here, the same way)."""
-    return np.array([best_probability, runner_up, *(best.feature(name) for name in QUESTION_FEATURES)], dtype=np.float64)
+    return np.array(
+        [best_probability, runner_up, *(best.feature(name) for name in QUESTION_FEATURES)], dtype=np.float64
+    )
 
 
 @lru_cache(maxsize=4)

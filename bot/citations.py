@@ -3,6 +3,7 @@
 Both answer modes (extractive and LLM) end here: markers that match no provided passage
 are removed, and only passages actually cited are listed, renumbered in order of first use.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,10 +44,10 @@ class Citation:
     date: str | None
     lang: str
     url: str | None
-    text: str                  # the whole cited passage
+    text: str  # the whole cited passage
     score: float
     chunk_id: str = ""
-    quotes: tuple[tuple[int, int], ...] = ()   # spans of `text` the answer relies on (for highlighting)
+    quotes: tuple[tuple[int, int], ...] = ()  # spans of `text` the answer relies on (for highlighting)
 
 
 @dataclass
@@ -59,11 +60,13 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     lang: str = "en"
     mode: AnswerMode = "extractive"
-    error: str | None = None          # a user-facing message when the index could not be searched
-    short: str | None = None          # the short answer that leads the text ("General Cavoli"), when there is one
+    error: str | None = None  # a user-facing message when the index could not be searched
+    short: str | None = None  # the short answer that leads the text ("General Cavoli"), when there is one
 
 
-def verify_citations(text: str, passages: list[Passage], quotes: dict[int, list[tuple[int, int]]] | None = None) -> tuple[str, list[Citation]]:
+def verify_citations(
+    text: str, passages: list[Passage], quotes: dict[int, list[tuple[int, int]]] | None = None
+) -> tuple[str, list[Citation]]:
     """Drop markers with no passage behind them and renumber the rest by first use."""
     by_n = {p.n: p for p in passages}
     order: list[int] = []
@@ -77,8 +80,8 @@ def verify_citations(text: str, passages: list[Passage], quotes: dict[int, list[
         return f"[{order.index(n) + 1}]"
 
     cleaned = _MARKER.sub(renumber, text)
-    cleaned = re.sub(r"[ \t]*\x00", "", cleaned)                        # a dropped marker takes its space with it
-    cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)        # "[1] [1]" -> "[1]"
+    cleaned = re.sub(r"[ \t]*\x00", "", cleaned)  # a dropped marker takes its space with it
+    cleaned = re.sub(r"(\[\d+\])(?:\s*\1)+", r"\1", cleaned)  # "[1] [1]" -> "[1]"
     cleaned = cleaned.strip()
     citations = [_citation(i + 1, by_n[n], (quotes or {}).get(n, [])) for i, n in enumerate(order)]
     return cleaned, citations
@@ -86,6 +89,15 @@ def verify_citations(text: str, passages: list[Passage], quotes: dict[int, list[
 
 def _citation(n: int, passage: Passage, quotes: list[tuple[int, int]]) -> Citation:
     meta = passage.metadata
-    return Citation(n=n, source=str(meta.get("source", "")), title=str(meta.get("title", "")), date=meta.get("date"),
-                    lang=str(meta.get("lang", "")), url=meta.get("url"), text=passage.text, score=passage.score,
-                    chunk_id=passage.id, quotes=tuple(quotes))
+    return Citation(
+        n=n,
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        date=meta.get("date"),
+        lang=str(meta.get("lang", "")),
+        url=meta.get("url"),
+        text=passage.text,
+        score=passage.score,
+        chunk_id=passage.id,
+        quotes=tuple(quotes),
+    )

@@ -7,6 +7,7 @@ abstentions stay at most 5 % (README, "Evaluation"). One input it needs is read 
 from the whole index: whether the question names something (an acronym, a multi-word
 name, a year after the newest release) that no release mentions — "BALTOPS", "2031".
 """
+
 from __future__ import annotations
 
 from .answer_model import AnswerModel
@@ -28,14 +29,15 @@ def missing_terms(query: Query, snapshot: Snapshot, filters: Filters | None = No
     asked of the English releases names something none of them mentions.
     """
     if filters is not None and filters.active:
-        haystack = "\n".join(f"{m.get('title', '')}\n{t}" for m, t in zip(snapshot.metadatas, snapshot.texts)
-                              if filters.admits(m)).lower()
+        haystack = "\n".join(
+            f"{m.get('title', '')}\n{t}" for m, t in zip(snapshot.metadatas, snapshot.texts) if filters.admits(m)
+        ).lower()
     else:
         haystack = snapshot.lowered_text()
     latest = max((int(y) for y in snapshot.years()), default=0)
     missing = []
     for term in query.terms:
-        if term.isdigit():   # an earlier year may be covered by an undated page; a later one cannot be
+        if term.isdigit():  # an earlier year may be covered by an undated page; a later one cannot be
             if int(term) > latest and term not in haystack:
                 missing.append(term)
         elif term.lower() not in haystack:

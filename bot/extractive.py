@@ -11,6 +11,7 @@ learned answer model (bot.answer_model); then
     exactly one thing of the asked type that the question does not name, that thing
     leads: "General Cavoli — “… presented …” [1]".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 from .answer_model import AnswerModel
 from .sentences import Candidate
 
-PASSAGES_READ = 6              # sentences are taken from this many top passages
+PASSAGES_READ = 6  # sentences are taken from this many top passages
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,16 @@ def givable(scored: list[Scored], said: tuple[str, ...], model: AnswerModel) -> 
     conversation unless it now leads with a short answer ("Who presented it?" after "What is PAF-N?" is
     answered by the same sentence, led by the name): repeating an answer word for word tells the user nothing."""
     spoken = " ".join(" ".join(text.split()) for text in said)
-    return [s for s in scored if not s.candidate.feature("heading")
-            and (not (spoken and " ".join(s.candidate.text.split())[:200] in spoken)
-                 or len(s.candidate.typed) == 1 and s.probability >= model.short_above)]
+    return [
+        s
+        for s in scored
+        if not s.candidate.feature("heading")
+        and (
+            not (spoken and " ".join(s.candidate.text.split())[:200] in spoken)
+            or len(s.candidate.typed) == 1
+            and s.probability >= model.short_above
+        )
+    ]
 
 
 def choose(scored: list[Scored], model: AnswerModel) -> list[Scored]:

@@ -4,13 +4,14 @@ One table in SQLite under COMMUNIQUE_HOME (feedback.sqlite), or in the records d
 when COMMUNIQUE_RECORDS_URL is set (server mode). Written by the app, read by
 `python -m bot feedback export [--json|--csv]`.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,16 +25,17 @@ FIELDS = ("id", "time", "rating", "comment", "question", "answer", "mode", "lang
 
 _metadata = MetaData()
 feedback_table = Table(
-    "communique_feedback", _metadata,
+    "communique_feedback",
+    _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("time", String(32), nullable=False),          # ISO 8601, UTC
-    Column("rating", String(8), nullable=False),         # "up" | "down"
+    Column("time", String(32), nullable=False),  # ISO 8601, UTC
+    Column("rating", String(8), nullable=False),  # "up" | "down"
     Column("comment", Text, nullable=True),
     Column("question", Text, nullable=False),
     Column("answer", Text, nullable=False),
     Column("mode", String(16), nullable=False),
     Column("lang", String(8), nullable=True),
-    Column("citations", Text, nullable=False),           # JSON: the answer's citations (title, date, source, passage…)
+    Column("citations", Text, nullable=False),  # JSON: the answer's citations (title, date, source, passage…)
 )
 
 
@@ -49,17 +51,36 @@ class FeedbackStore:
         _metadata.create_all(self.engine, tables=[feedback_table], checkfirst=True)
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> "FeedbackStore":
+    def for_settings(cls, settings: Settings) -> FeedbackStore:
         return cls(settings.feedback_db_url)
 
-    def record(self, *, rating: Rating, question: str, answer: str, mode: str, citations: Sequence[dict[str, Any]],
-               lang: str | None = None, comment: str | None = None) -> int:
+    def record(
+        self,
+        *,
+        rating: Rating,
+        question: str,
+        answer: str,
+        mode: str,
+        citations: Sequence[dict[str, Any]],
+        lang: str | None = None,
+        comment: str | None = None,
+    ) -> int:
         """Store one rating; its id."""
-        row = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rating": rating,
-               "comment": (comment or "").strip() or None, "question": question, "answer": answer, "mode": mode,
-               "lang": lang, "citations": json.dumps(list(citations), ensure_ascii=False)}
+        row = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rating": rating,
+            "comment": (comment or "").strip() or None,
+            "question": question,
+            "answer": answer,
+            "mode": mode,
+            "lang": lang,
+            "citations": json.dumps(list(citations), ensure_ascii=False),
+        }
         with self.engine.begin() as conn:
-            return int(conn.execute(insert(feedback_table).values(**row)).inserted_primary_key[0])
+            key = conn.execute(insert(feedback_table).values(**row)).inserted_primary_key
+            if key is None:  # never for a single-row insert into a table with a primary key
+                raise RuntimeError("the feedback row was stored without a primary key")
+            return int(key[0])
 
     def change(self, feedback_id: int, *, rating: Rating | None = None, comment: str | None = None) -> None:
         """Change a stored rating or set its comment."""

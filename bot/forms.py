@@ -12,6 +12,7 @@ they run on every candidate sentence of every question (30+ per answer, within a
 budget), where `dateparser.search` costs milliseconds per sentence; country names come
 from pycountry's ISO 3166 tables (English and French) rather than a list of our own.
 """
+
 from __future__ import annotations
 
 import gettext
@@ -31,8 +32,8 @@ class Asked:
     """What the question wants back."""
 
     kind: AskedKind
-    term: str = ""        # the defined term, for "what is X"
-    focus: str = ""       # the noun of "which committee …" (stemmed), for entity questions
+    term: str = ""  # the defined term, for "what is X"
+    focus: str = ""  # the noun of "which committee …" (stemmed), for entity questions
 
     @property
     def typed(self) -> bool:
@@ -40,24 +41,49 @@ class Asked:
         return self.kind in ("person", "date", "number", "place", "entity")
 
 
-_WHO = re.compile(r"^\W*(?:and\s+|et\s+)?(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}"
-                  r"(person|official|minister|president|general|admiral|ambassador|diplomat|secretary|chair|chairman|commander|"
-                  r"spokesperson|leader|ministre|président|présidente|général|amiral|ambassadeur|diplomate|officier|secrétaire|"
-                  r"personnalité|responsable|dirigeant)\b|\bwho\b", re.I)
-_WHEN = re.compile(r"^\W*(?:and\s+|et\s+)?(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|"
-                   r"\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b|\bwhen\b|\bquand\b", re.I)
-_HOW_MANY = re.compile(r"\b(how many|how much|combien|what number|quel nombre|what percentage|quel pourcentage|what share|"
-                       r"what proportion|what amount|quel montant|what budget|quel budget|what figure)\b", re.I)
-_WHERE = re.compile(r"^\W*(?:and\s+|et\s+)?(where|où)\b|\b(in|at|dans)\s+(which|what|quel|quelle)\s+(city|country|town|place|"
-                    r"location|capital|ville|pays|lieu|capitale)\b|\bwhere\b|\boù\b", re.I)
-_WHICH = re.compile(r"^\W*(?:and\s+|et\s+)?(?:\w+\s+){0,3}?(which|what|quel|quelle|quels|quelles|lequel|laquelle)\s+"
-                    r"(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|est\b|sont\b|était\b)\w+", re.I)
-_DEFINE = re.compile(r"^\W*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|^\W*qu[’']est[- ]ce que\s+(?:l[’']|le |la |les )?(?P<fr>.+?)\s*\??$|"
-                     r"^\W*que (?:signifie|désigne)\s+(?P<fr2>.+?)\s*\??$|^\W*(?:qu[’']est|que sont)\s+(?P<fr3>.+?)\s*\??$", re.I)
-_DESCRIBE = re.compile(r"\b(describe[sd]?|characteri[sz]e[sd]?|define[sd]?|call(?:s|ed)?|qualif\w+|décri\w+|caractéris\w+|défini\w+)\b", re.I)
-_FOCUS = re.compile(r"\b(?:which|what|quel|quelle|quels|quelles)\s+(?:(?:est|était|sont|étaient)\s+(?:le|la|les|l’|l')\s*)?"
-                    r"(?:[\w-]+\s+){0,2}?([\w-]{4,})(?=\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|of|de|du|des|"
-                    r"that|qui|que|à|in|on|at|for)\b|\s*\?)", re.I)
+_WHO = re.compile(
+    r"^\W*(?:and\s+|et\s+)?(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}"
+    r"(person|official|minister|president|general|admiral|ambassador|diplomat|secretary|chair|chairman|commander|"
+    r"spokesperson|leader|ministre|président|présidente|général|amiral|ambassadeur|diplomate|officier|secrétaire|"
+    r"personnalité|responsable|dirigeant)\b|\bwho\b",
+    re.I,
+)
+_WHEN = re.compile(
+    r"^\W*(?:and\s+|et\s+)?(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|"
+    r"\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b|\bwhen\b|\bquand\b",
+    re.I,
+)
+_HOW_MANY = re.compile(
+    r"\b(how many|how much|combien|what number|quel nombre|what percentage|quel pourcentage|what share|"
+    r"what proportion|what amount|quel montant|what budget|quel budget|what figure)\b",
+    re.I,
+)
+_WHERE = re.compile(
+    r"^\W*(?:and\s+|et\s+)?(where|où)\b|\b(in|at|dans)\s+(which|what|quel|quelle)\s+(city|country|town|place|"
+    r"location|capital|ville|pays|lieu|capitale)\b|\bwhere\b|\boù\b",
+    re.I,
+)
+_WHICH = re.compile(
+    r"^\W*(?:and\s+|et\s+)?(?:\w+\s+){0,3}?(which|what|quel|quelle|quels|quelles|lequel|laquelle)\s+"
+    r"(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|est\b|sont\b|était\b)\w+",
+    re.I,
+)
+_DEFINE = re.compile(
+    r"^\W*(what|who)\s+(is|are|was|were)\s+(?P<en>.+?)\s*\??$|"
+    r"^\W*qu[’']est[- ]ce que\s+(?:l[’']|le |la |les )?(?P<fr>.+?)\s*\??$|"
+    r"^\W*que (?:signifie|désigne)\s+(?P<fr2>.+?)\s*\??$|^\W*(?:qu[’']est|que sont)\s+(?P<fr3>.+?)\s*\??$",
+    re.I,
+)
+_DESCRIBE = re.compile(
+    r"\b(describe[sd]?|characteri[sz]e[sd]?|define[sd]?|call(?:s|ed)?|qualif\w+|décri\w+|caractéris\w+|défini\w+)\b",
+    re.I,
+)
+_FOCUS = re.compile(
+    r"\b(?:which|what|quel|quelle|quels|quelles)\s+(?:(?:est|était|sont|étaient)\s+(?:le|la|les|l’|l')\s*)?"
+    r"(?:[\w-]+\s+){0,2}?([\w-]{4,})(?=\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could|of|de|du|des|"
+    r"that|qui|que|à|in|on|at|for)\b|\s*\?)",
+    re.I,
+)
 
 
 def asked_for(question: str) -> Asked:
@@ -85,36 +111,57 @@ def asked_for(question: str) -> Asked:
 
 # --------------------------------------------------------------------------- sentence side
 
-_TITLES = (r"General|Gen\.|Admiral|Adm\.|Vice Admiral|Rear Admiral|Air Chief Marshal|Air Marshal|Marshal|Lieutenant General|"
-           r"Lt\.? Gen\.|Major General|Maj\.? Gen\.|Brigadier General|Colonel|Col\.|Commander|Minister|President|Prime Minister|"
-           r"Secretary General|Deputy Secretary General|Secretary|Ambassador|Chancellor|King|Queen|Prince|Sheikh|Mr\.?|Mrs\.?|"
-           r"Ms\.?|Dr\.?|Sir|Dame|Professor|Prof\.|"
-           r"général|Général|amiral|Amiral|ministre|Ministre|président|Président|présidente|Présidente|premier ministre|"
-           r"Premier ministre|secrétaire général|Secrétaire général|ambassadeur|Ambassadeur|ambassadrice|M\.|Mme|Monsieur|Madame")
-_NAME_WORD = r"[A-ZÀ-Ý][a-zà-ÿ’'-]+|[A-ZÀ-Ý]\.|[A-ZÀ-Ý][A-ZÀ-Ý]+(?=\s)|(?:van|von|de|da|di|der|den|du|le|la)(?=\s+[A-ZÀ-Ý])"
+_TITLES = (
+    r"General|Gen\.|Admiral|Adm\.|Vice Admiral|Rear Admiral|Air Chief Marshal|Air Marshal|Marshal|Lieutenant General|"
+    r"Lt\.? Gen\.|Major General|Maj\.? Gen\.|Brigadier General|Colonel|Col\.|Commander|Minister|President|"
+    r"Prime Minister|"
+    r"Secretary General|Deputy Secretary General|Secretary|Ambassador|Chancellor|King|Queen|Prince|Sheikh|Mr\.?|Mrs\.?|"
+    r"Ms\.?|Dr\.?|Sir|Dame|Professor|Prof\.|"
+    r"général|Général|amiral|Amiral|ministre|Ministre|président|Président|présidente|Présidente|premier ministre|"
+    r"Premier ministre|secrétaire général|Secrétaire général|ambassadeur|Ambassadeur|ambassadrice|"
+    r"M\.|Mme|Monsieur|Madame"
+)
+_NAME_WORD = (
+    r"[A-ZÀ-Ý][a-zà-ÿ’'-]+|[A-ZÀ-Ý]\.|[A-ZÀ-Ý][A-ZÀ-Ý]+(?=\s)|(?:van|von|de|da|di|der|den|du|le|la)(?=\s+[A-ZÀ-Ý])"
+)
 _PERSON_TITLED = re.compile(rf"\b(?:{_TITLES})\s+(?P<name>(?:{_NAME_WORD})(?:\s+(?:{_NAME_WORD})){{0,3}})")
 _CAPITALISED_RUN = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ’'-]+(?:\s+(?:[A-ZÀ-Ý]\.\s+)?[A-ZÀ-Ý][a-zà-ÿ’'-]+){1,3}\b")
 # Words that make a capitalised run an institution, a place or an event rather than a person's name.
-_NOT_NAME_WORDS = set("""nato otan alliance allied allies committee council command commander defence defense ministers minister
-secretary general military supreme transformation partnership partner partners programme program science peace security summit
-conference development warfare force forces mission support initiative fund innovation north atlantic women headquarters prime
-united states republic union european nations national international deputy special representative foreign affairs ukraine
-resolute response cooperation interoperability platform climate change action plan policy guidelines strategic concept
-centre center agency office staff college school university group team day week year declaration statement meeting chiefs chief
+_NOT_NAME_WORDS = set(
+    """nato otan alliance allied allies committee council command commander defence defense ministers minister
+secretary general military supreme transformation partnership partner partners programme program science peace
+security summit conference development warfare force forces mission support initiative fund innovation north
+atlantic women headquarters prime united states republic union european nations national international deputy
+special representative foreign affairs ukraine resolute response cooperation interoperability platform climate
+change action plan policy guidelines strategic concept centre center agency office staff college school university
+group team day week year declaration statement meeting chiefs chief
 the a an of and for on in le la les de du des et pour this that these those we our his her their it
-monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche""".split()) | set(MONTHS)
+monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi samedi dimanche""".split()
+) | set(MONTHS)
 _MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
-_DATE = re.compile(rf"\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}}(?:er|st|nd|rd|th)?)?\s+(?:{_MONTH})\.?(?:\s+(?:19|20)\d\d)?|"
-                   rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?|"
-                   rf"(?:{_MONTH})\s+(?:19|20)\d\d|(?:19|20)\d\d-\d\d-\d\d|(?:in|en|since|depuis)\s+(?:19|20)\d\d)\b", re.I)
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
-                 "eighteen|nineteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|deux|trois|quatre|cinq|six|sept|"
-                 "huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|cent|mille|million|milliard")
-_NUMBER = re.compile(rf"(?:[$€£]\s?)?\b(?:\d[\d,.\u202f\u00a0 ]*\d|\d|{_NUMBER_WORDS})\b(?:\s?(?:%|per cent|percent|pour cent|"
-                     rf"million|billion|milliards?|millions?|euros?|dollars?|USD|EUR))?", re.I)
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:er|st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}}(?:er|st|nd|rd|th)?)?\s+(?:{_MONTH})\.?(?:\s+(?:19|20)\d\d)?|"
+    rf"(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?|"
+    rf"(?:{_MONTH})\s+(?:19|20)\d\d|(?:19|20)\d\d-\d\d-\d\d|(?:in|en|since|depuis)\s+(?:19|20)\d\d)\b",
+    re.I,
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    "eighteen|nineteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|deux|trois|quatre|cinq|six|sept|"
+    "huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|cent|mille|million|milliard"
+)
+_NUMBER = re.compile(
+    rf"(?:[$€£]\s?)?\b(?:\d[\d,.\u202f\u00a0 ]*\d|\d|{_NUMBER_WORDS})\b(?:\s?(?:%|per cent|percent|pour cent|"
+    rf"million|billion|milliards?|millions?|euros?|dollars?|USD|EUR))?",
+    re.I,
+)
 _NOUN_AFTER = re.compile(r"\s+((?:[a-zà-ÿ][\w’'-]+\s+){0,2}?[a-zà-ÿ][\w’'-]+)")
-_ENTITY = re.compile(r"(?<![\w-])(?:[A-ZÀ-Ý][\w’'-]+(?:\s+(?:of|de|du|des|and|et|the|la|le|for|pour|on|sur)?\s*[A-ZÀ-Ý][\w’'-]+)*)(?![\w-])")
-_COPULA = re.compile(r"\b(is|are|was|remains|constitutes|est|sont|reste|constitue)\s+(a|an|the|one of|un|une|le|la|l’|l')\b", re.I)
+_ENTITY = re.compile(
+    r"(?<![\w-])(?:[A-ZÀ-Ý][\w’'-]+(?:\s+(?:of|de|du|des|and|et|the|la|le|for|pour|on|sur)?\s*[A-ZÀ-Ý][\w’'-]+)*)(?![\w-])"
+)
+_COPULA = re.compile(
+    r"\b(is|are|was|remains|constitutes|est|sont|reste|constitue)\s+(a|an|the|one of|un|une|le|la|l’|l')\b", re.I
+)
 _WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
 _STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no pas plus".split())
 
@@ -124,7 +171,9 @@ def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
     if kind == "person":
         found = persons(sentence)
     elif kind == "date":
-        found = [m.group(0) for m in _DATE.finditer(sentence) if not re.match(r"(?:in|en|since|depuis)\s", m.group(0), re.I)]
+        found = [
+            m.group(0) for m in _DATE.finditer(sentence) if not re.match(r"(?:in|en|since|depuis)\s", m.group(0), re.I)
+        ]
         found = found or [m.group(0) for m in _DATE.finditer(sentence)]
     elif kind == "number":
         found = numbers(sentence)
@@ -135,7 +184,7 @@ def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
     else:
         return []
     found = [f for f in dict.fromkeys(x.strip(" ,.;:") for x in found) if f]
-    if kind == "number":   # "40 ships" is new for "How many ships…?": only the figure must be new
+    if kind == "number":  # "40 ships" is new for "How many ships…?": only the figure must be new
         return [f for f in found if not _named_in(f.split()[0], question)]
     return [f for f in found if not _named_in(f, question)]
 
@@ -147,22 +196,32 @@ def persons(sentence: str) -> list[str]:
         name = re.sub(r"[’']s$", "", match.group("name"))
         if not any(w.lower().strip(".") in _NOT_NAME_WORDS or w.endswith(("'s", "’s")) for w in name.split()):
             title = match.group(0)[: match.start("name") - match.start()]
-            found.append(f"{title[0].upper()}{title[1:]}{name}")   # "Général Cavoli"
+            found.append(f"{title[0].upper()}{title[1:]}{name}")  # "Général Cavoli"
     for match in _CAPITALISED_RUN.finditer(sentence):
         run = re.sub(r"[’']s$", "", match.group(0))
         words = run.lower().replace("’", "'").split()
-        if len(words) > 1 and not any(w.strip(".") in _NOT_NAME_WORDS or w.endswith("'s") for w in words) and not _country(run):
+        if (
+            len(words) > 1
+            and not any(w.strip(".") in _NOT_NAME_WORDS or w.endswith("'s") for w in words)
+            and not _country(run)
+        ):
             if not any(run in f or f in run for f in found):
                 found.append(run)
     return found
 
 
 def numbers(sentence: str) -> list[str]:
-    """Numbers and amounts, each with the few words naming what is counted ("22 participating nations"); years are dates."""
+    """Numbers and amounts, each with the few words naming what is counted ("22 participating nations").
+
+    Years are dates."""
     found = []
     for match in _NUMBER.finditer(sentence):
         text = match.group(0).strip()
-        if re.fullmatch(r"(?:19|20)\d\d", text) or re.fullmatch(r"\d{1,2}", text) and _DATE.match(sentence, match.start()):
+        if (
+            re.fullmatch(r"(?:19|20)\d\d", text)
+            or re.fullmatch(r"\d{1,2}", text)
+            and _DATE.match(sentence, match.start())
+        ):
             continue
         noun = _NOUN_AFTER.match(sentence, match.end())
         if noun and not text.endswith("%"):
@@ -205,7 +264,9 @@ def defines(term: str, sentence: str) -> float:
     core = re.sub(r"^(the|a|an|le|la|les|l’|l')\s*|^NATO[’']s\s+", "", term, flags=re.I)
     if not core or not re.search(re.escape(core), sentence, re.I):
         return 0.0
-    if re.search(rf"\({re.escape(core)}\)|{re.escape(core)}\s*(\([^)]*\)\s*)?(is|are|was|est|sont|:|,|\(|–|-)", sentence, re.I):
+    if re.search(
+        rf"\({re.escape(core)}\)|{re.escape(core)}\s*(\([^)]*\)\s*)?(is|are|was|est|sont|:|,|\(|–|-)", sentence, re.I
+    ):
         return 2.0
     return 1.0
 
@@ -221,7 +282,7 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 2}
 
 
-@lru_cache(maxsize=65536)   # the same words recur in every candidate sentence
+@lru_cache(maxsize=65536)  # the same words recur in every candidate sentence
 def stem(word: str) -> str:
     """A crude shared stem for English and French ("meetings" ~ "meeting", "réunions" ~ "reunion")."""
     word = unicodedata.normalize("NFKD", word.lower()).encode("ascii", "ignore").decode()
@@ -252,6 +313,6 @@ def _country_names() -> frozenset[str]:
     try:
         french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
         names |= {french.gettext(c.name) for c in pycountry.countries}
-    except OSError:   # a pycountry build without its locales: English names only
+    except OSError:  # a pycountry build without its locales: English names only
         pass
     return frozenset(n for n in names if "," not in n and len(n) > 3)

@@ -10,6 +10,7 @@ close its fence. The model may still be fooled by a passage; whatever it writes 
 the same citation check as the extractive answer (bot.citations), and the caller decides
 found / not found. Provider failures surface as one-line `LLMError`s, never raw tracebacks.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,16 +31,18 @@ from .query import Query
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 PROVIDERS = ("ollama", "openai")
-READ_TIMEOUT = 120.0      # seconds the server may stay silent (a local model's first token can be slow)
+READ_TIMEOUT = 120.0  # seconds the server may stay silent (a local model's first token can be slow)
 CONNECT_TIMEOUT = 10.0
 MAX_RETRIES = 1
-HISTORY_TURNS = 6         # messages of the conversation the rewrite sees
-HISTORY_CHARS = 600       # of each message
+HISTORY_TURNS = 6  # messages of the conversation the rewrite sees
+HISTORY_CHARS = 600  # of each message
 MAX_REWRITE_CHARS = 300
 
 _FENCE_RUN = re.compile(r"<{3,}|>{3,}")
 _PASSAGE_MARKER = re.compile(r"\[(\d{1,3})\]")
-_REWRITE_LABEL = re.compile(r"^\s*(?:rewritten question|question reformulée|question|last question|dernière question)\s*:\s*", re.I)
+_REWRITE_LABEL = re.compile(
+    r"^\s*(?:rewritten question|question reformulée|question|last question|dernière question)\s*:\s*", re.I
+)
 
 
 class LLMConfigError(UsageError, ValueError):
@@ -62,7 +65,9 @@ def parse_spec(spec: str | None) -> tuple[str, str]:
     provider, _, model = (spec or "").partition(":")
     provider, model = provider.strip().lower(), model.strip()
     if provider not in PROVIDERS:
-        raise LLMConfigError(f"COMMUNIQUE_LLM={spec!r}: unknown provider {provider!r}; use 'ollama:<model>' or 'openai:<model>'")
+        raise LLMConfigError(
+            f"COMMUNIQUE_LLM={spec!r}: unknown provider {provider!r}; use 'ollama:<model>' or 'openai:<model>'"
+        )
     if not model:
         raise LLMConfigError(f"COMMUNIQUE_LLM={spec!r}: no model named; use '{provider}:<model>'")
     return provider, model
@@ -87,8 +92,10 @@ def chat_model(spec: str) -> BaseChatModel:
 
     try:
         return ChatOpenAI(model=model, temperature=0, timeout=timeout, max_retries=MAX_RETRIES)
-    except openai.OpenAIError as exc:    # no API key: the SDK refuses to build a client
-        raise LLMConfigError(f"COMMUNIQUE_LLM={spec!r}: {_one_line(exc)} (any value will do for a local server)") from exc
+    except openai.OpenAIError as exc:  # no API key: the SDK refuses to build a client
+        raise LLMConfigError(
+            f"COMMUNIQUE_LLM={spec!r}: {_one_line(exc)} (any value will do for a local server)"
+        ) from exc
 
 
 def stream_answer(query: Query, passages: list[Passage], settings: Settings) -> Iterator[str]:
@@ -120,15 +127,20 @@ def rewrite_question(question: str, history: list[dict], settings: Settings) -> 
 
 def messages_for(query: Query, passages: list[Passage]) -> list[BaseMessage]:
     """System: the rules only. User: the fenced passages, then the question."""
-    system = prompt("answer").format(question_lang=LANG_NAMES["en"].get(query.lang, query.lang), not_found=not_found_text(query.lang))
+    system = prompt("answer").format(
+        question_lang=LANG_NAMES["en"].get(query.lang, query.lang), not_found=not_found_text(query.lang)
+    )
     user = prompt("answer-user").format(passages=format_passages(passages), question=_one_line_text(query.question))
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
 def rewrite_messages(question: str, history: list[dict]) -> list[BaseMessage]:
     """System: how to rewrite. User: the recent conversation (fenced) and the follow-up."""
-    turns = [f"{m.get('role', 'user')}: {_one_line_text(m['content'])[:HISTORY_CHARS]}"
-             for m in history[-HISTORY_TURNS:] if isinstance(m.get("content"), str) and m["content"].strip()]
+    turns = [
+        f"{m.get('role', 'user')}: {_one_line_text(m['content'])[:HISTORY_CHARS]}"
+        for m in history[-HISTORY_TURNS:]
+        if isinstance(m.get("content"), str) and m["content"].strip()
+    ]
     user = prompt("rewrite-user").format(history=fence("\n".join(turns)), question=_one_line_text(question))
     return [SystemMessage(content=prompt("rewrite")), HumanMessage(content=user)]
 
@@ -209,7 +221,7 @@ def _where(exc: BaseException) -> str:
     try:
         request = getattr(exc, "request", None)
         return f" at {request.url.scheme}://{request.url.netloc.decode()}" if request is not None else ""
-    except (RuntimeError, AttributeError):    # httpx raises RuntimeError when an error has no request
+    except (RuntimeError, AttributeError):  # httpx raises RuntimeError when an error has no request
         return ""
 
 
@@ -217,7 +229,7 @@ def _one_line(exc: BaseException) -> str:
     import openai
 
     if isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}      # the SDK passes the "error" object when there is one
+        body = exc.body if isinstance(exc.body, dict) else {}  # the SDK passes the "error" object when there is one
         body = body["error"] if isinstance(body.get("error"), dict) else body
         detail = body.get("message")
         text = f"HTTP {exc.status_code}" + (f": {detail}" if detail else "")
@@ -235,6 +247,9 @@ def _text_of(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-                       if not isinstance(part, dict) or part.get("type", "text") == "text")
+        return "".join(
+            part.get("text", "") if isinstance(part, dict) else str(part)
+            for part in content
+            if not isinstance(part, dict) or part.get("type", "text") == "text"
+        )
     return ""

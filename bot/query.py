@@ -8,6 +8,7 @@ Three things a plain embedding misses are read from the question here:
 It is also where the question is read once for everything later steps need: its language,
 what it asks for (bot.forms.asked_for), the names, identifiers and years it mentions.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,31 +18,54 @@ from index.language import MONTHS, STOPWORDS, detect_lang
 
 from .forms import Asked, asked_for
 
-MAX_QUESTION_CHARS = 2000   # longer questions are refused (the app, the CLI, the library): 99,000 characters took 37 s and 646 MB
+MAX_QUESTION_CHARS = (
+    2000  # longer questions are refused (the app, the CLI, the library): 99,000 characters took 37 s and 646 MB
+)
 _MONTH = "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True))
-_DAY_MONTH_YEAR = re.compile(rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH})\.?\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I)
+_DAY_MONTH_YEAR = re.compile(
+    rf"\b(?:(\d{{1,2}})(?:er|st|nd|rd|th)?\s+)?({_MONTH})\.?\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I
+)
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
 _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)(?:-(\d\d))?\b")
 YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 # Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
 # Years are left to the date steering.
-IDENTIFIER = re.compile(r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|(?!(?:19|20)\d\d(?!\d))\d{3,})(?![\w-])")
+IDENTIFIER = re.compile(
+    r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|(?!(?:19|20)\d\d(?!\d))\d{3,})(?![\w-])"
+)
 
 # Words that make a question lean on the previous turn.
-_PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their|there|il|elle|ils|elles|lui|leur|leurs|celui|celle|cela|là)\b", re.I)
-_DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|the same|ce|cette|cet|ces)\s+(meeting|commission|committee|summit|event|visit|"
-                            r"conference|session|programme|program|plan|release|statement|agreement|initiative|mission|fund|"
-                            r"day|year|time|réunion|commission|comité|sommet|visite|conférence|programme|plan|mission|initiative|fonds|"
-                            r"accord|déclaration|jour|année|date)\b", re.I)
+_PRONOUN = re.compile(
+    r"\b(it|its|he|him|his|she|her|they|them|their|there|il|elle|ils|elles|lui|leur|leurs|celui|celle|cela|là)\b", re.I
+)
+_DEMONSTRATIVE = re.compile(
+    r"\b(that|this|these|those|the same|ce|cette|cet|ces)\s+(meeting|commission|committee|summit|event|visit|"
+    r"conference|session|programme|program|plan|release|statement|agreement|initiative|mission|fund|"
+    r"day|year|time|réunion|commission|comité|sommet|visite|conférence|programme|plan|mission|initiative|fonds|"
+    r"accord|déclaration|jour|année|date)\b",
+    re.I,
+)
 _CONTINUATION = re.compile(r"^\s*(and|et|what about|how about|et pour|and for|and in|et en)\b", re.I)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*", re.U)
-SELF_CONTAINED_WORDS = 7   # a question with this many content words rarely needs the previous turn
+SELF_CONTAINED_WORDS = 7  # a question with this many content words rarely needs the previous turn
 
 _LANG_HINTS = [
-    (re.compile(r"\b(french|français|française)\s+(version|page|topic page|release|text|article|statement|site)\b|"
-                r"\b(version|page|communiqué|article|texte)\s+(française|en français)\b|\bin french\b", re.I), "fr"),
-    (re.compile(r"\b(english)\s+(version|page|topic page|release|text|article|statement|site)\b|"
-                r"\b(version|page|communiqué|article|texte)\s+(anglaise|en anglais)\b|\bin english\b", re.I), "en"),
+    (
+        re.compile(
+            r"\b(french|français|française)\s+(version|page|topic page|release|text|article|statement|site)\b|"
+            r"\b(version|page|communiqué|article|texte)\s+(française|en français)\b|\bin french\b",
+            re.I,
+        ),
+        "fr",
+    ),
+    (
+        re.compile(
+            r"\b(english)\s+(version|page|topic page|release|text|article|statement|site)\b|"
+            r"\b(version|page|communiqué|article|texte)\s+(anglaise|en anglais)\b|\bin english\b",
+            re.I,
+        ),
+        "en",
+    ),
 ]
 
 
@@ -70,15 +94,15 @@ class DateHint:
 class Query:
     """What retrieval works with."""
 
-    question: str                      # as asked
-    text: str                          # what is searched: the question, with earlier turns folded in if it leans on them
-    lang: str                          # language of the question, for the reply
+    question: str  # as asked
+    text: str  # what is searched: the question, with earlier turns folded in if it leans on them
+    lang: str  # language of the question, for the reply
     dates: tuple[DateHint, ...] = ()
-    lang_hint: str | None = None       # a page language the user asked for explicitly
-    folded: tuple[str, ...] = field(default_factory=tuple)   # earlier questions folded in
-    said: tuple[str, ...] = ()          # the bot's earlier answers, when the question follows them
-    asks: Asked = Asked("other")       # what the question wants back (a person, a date, a definition …)
-    terms: tuple[str, ...] = ()        # names, acronyms and years it mentions, as a release would write them
+    lang_hint: str | None = None  # a page language the user asked for explicitly
+    folded: tuple[str, ...] = field(default_factory=tuple)  # earlier questions folded in
+    said: tuple[str, ...] = ()  # the bot's earlier answers, when the question follows them
+    asks: Asked = Asked("other")  # what the question wants back (a person, a date, a definition …)
+    terms: tuple[str, ...] = ()  # names, acronyms and years it mentions, as a release would write them
     identifiers: tuple[str, ...] = ()  # identifier-like tokens of the searched text (PAF-N, NSATU, 1325)
 
     @property
@@ -96,15 +120,31 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
     folded = _context_for(question, earlier)
     text = " ".join([*folded, question])
     dates = find_dates(question) or tuple(d for q in folded for d in find_dates(q))
-    said = tuple(m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)) if folded else ()
-    return Query(question=question, text=text, lang=question_lang(question),
-                 dates=dates, lang_hint=_lang_hint(question), folded=tuple(folded), said=said[-2:],
-                 asks=asked_for(question), terms=tuple(named_terms(question)),
-                 identifiers=tuple(dict.fromkeys(IDENTIFIER.findall(text))))
+    said = (
+        tuple(
+            m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)
+        )
+        if folded
+        else ()
+    )
+    return Query(
+        question=question,
+        text=text,
+        lang=question_lang(question),
+        dates=dates,
+        lang_hint=_lang_hint(question),
+        folded=tuple(folded),
+        said=said[-2:],
+        asks=asked_for(question),
+        terms=tuple(named_terms(question)),
+        identifiers=tuple(dict.fromkeys(IDENTIFIER.findall(text))),
+    )
 
 
-_QUESTION_WORDS = re.compile(r"(?:Which|What|Who|Whom|Whose|When|Where|How|Why|Quel|Quelle|Quels|Quelles|Qui|Quand|Où|Comment|"
-                             r"Combien|Pourquoi|Dans|In|On|At|According|Selon|D'après|For|Since|After|Before|And|Et)")
+_QUESTION_WORDS = re.compile(
+    r"(?:Which|What|Who|Whom|Whose|When|Where|How|Why|Quel|Quelle|Quels|Quelles|Qui|Quand|Où|Comment|"
+    r"Combien|Pourquoi|Dans|In|On|At|According|Selon|D'après|For|Since|After|Before|And|Et)"
+)
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])")
 _NAME = re.compile(r"(?<![\w-])[A-ZÀ-Ý][\w’'-]+(?:\s+[A-ZÀ-Ý][\w’'-]+)+(?![\w-])")
 
@@ -113,7 +153,7 @@ def named_terms(question: str) -> list[str]:
     """Acronyms, multi-word names and years the question names, as they would be written in a release."""
     terms = [t for t in _ACRONYM.findall(question) if len(t) >= 3]
     for name in _NAME.findall(question):
-        for part in re.split(r"[’']s\b", name):   # "NATO's Science" names two things
+        for part in re.split(r"[’']s\b", name):  # "NATO's Science" names two things
             words = part.split()
             words = words[1:] if words and _QUESTION_WORDS.fullmatch(words[0]) else words
             words = [w for w in words if w.lower() not in MONTHS]
@@ -124,7 +164,8 @@ def named_terms(question: str) -> list[str]:
 
 
 def leans_on_context(question: str) -> bool:
-    """A follow-up starts with "and", points back ("that meeting"), or is short and uses a pronoun ("Who presented it?")."""
+    """A follow-up starts with "and", points back ("that meeting"),
+    or is short and uses a pronoun ("Who presented it?")."""
     if _CONTINUATION.search(question) or _DEMONSTRATIVE.search(question):
         return True
     content = [w for w in _WORD.findall(question) if w.lower() not in STOPWORDS]
@@ -164,10 +205,65 @@ def _lang_hint(question: str) -> str | None:
     return None
 
 
-_FRENCH_WORDS = {"qui", "que", "quoi", "quel", "quelle", "quels", "quelles", "est", "sont", "le", "la", "les", "des", "du", "où",
-                 "quand", "combien", "comment", "pourquoi", "qu", "a", "ont", "il", "elle", "de", "et", "en", "au", "aux", "dans", "pour"}
-_ENGLISH_WORDS = {"what", "who", "when", "where", "which", "how", "why", "is", "are", "was", "the", "did", "does", "do", "of", "it",
-                  "and", "in", "to", "for", "on", "at", "by", "with"}
+_FRENCH_WORDS = {
+    "qui",
+    "que",
+    "quoi",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "est",
+    "sont",
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "où",
+    "quand",
+    "combien",
+    "comment",
+    "pourquoi",
+    "qu",
+    "a",
+    "ont",
+    "il",
+    "elle",
+    "de",
+    "et",
+    "en",
+    "au",
+    "aux",
+    "dans",
+    "pour",
+}
+_ENGLISH_WORDS = {
+    "what",
+    "who",
+    "when",
+    "where",
+    "which",
+    "how",
+    "why",
+    "is",
+    "are",
+    "was",
+    "the",
+    "did",
+    "does",
+    "do",
+    "of",
+    "it",
+    "and",
+    "in",
+    "to",
+    "for",
+    "on",
+    "at",
+    "by",
+    "with",
+}
 
 
 def question_lang(question: str) -> str:

@@ -10,6 +10,7 @@ Plain BM25 and e5 dense were left out: measured on the dev set they pulled
 cross-lingual recall down (README, "Retrieval"). The fused score is then steered by
 dates named in the question and by an explicitly requested page language.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,12 +27,12 @@ from index.store import open_collection, reading_store, visible_metadata
 from .query import Query
 from .snapshot import Snapshot, SnapshotCache
 
-RRF_K = 60             # the usual constant; the dev set is flat between 10 and 60
-CANDIDATES = 50        # per signal
-DATE_BOOST = 0.5       # fused score x (1 + DATE_BOOST * match), match 0.5 same year .. 1 same month
+RRF_K = 60  # the usual constant; the dev set is flat between 10 and 60
+CANDIDATES = 50  # per signal
+DATE_BOOST = 0.5  # fused score x (1 + DATE_BOOST * match), match 0.5 same year .. 1 same month
 LANG_HINT_BOOST = 0.25
-IDENTIFIER_BOOST = 0.25   # x (1 + boost * share of the question's identifier weight matched)
-MIN_LANGUAGE_GROUP = 5    # chunks a language needs before its sparse scores are normalised on their own
+IDENTIFIER_BOOST = 0.25  # x (1 + boost * share of the question's identifier weight matched)
+MIN_LANGUAGE_GROUP = 5  # chunks a language needs before its sparse scores are normalised on their own
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Filters:
     """Hard limits chosen by the user (the app's filters), unlike the soft steering from the question."""
 
     lang: str | None = None
-    date_from: str | None = None   # ISO dates, inclusive
+    date_from: str | None = None  # ISO dates, inclusive
     date_to: str | None = None
 
     @property
@@ -76,21 +77,23 @@ class Hit:
     id: str
     text: str
     metadata: dict[str, Any]
-    score: float                       # fused score (RRF x steering)
-    dense: float = 0.0                 # cosine similarity to the question
+    score: float  # fused score (RRF x steering)
+    dense: float = 0.0  # cosine similarity to the question
     sparse: float = 0.0
     identifier: float = 0.0
-    signals: dict[str, int] = field(default_factory=dict)   # rank in each signal, from 0
+    signals: dict[str, int] = field(default_factory=dict)  # rank in each signal, from 0
 
     def to_document(self) -> Document:
         """The LangChain form; fields the store derived for a plain Document stay hidden."""
-        return Document(id=self.id, page_content=self.text, metadata={**visible_metadata(self.metadata), "score": self.score})
+        return Document(
+            id=self.id, page_content=self.text, metadata={**visible_metadata(self.metadata), "score": self.score}
+        )
 
 
 @dataclass
 class Ranking:
     hits: list[Hit]
-    query_vector: np.ndarray   # dense, of the searched text
+    query_vector: np.ndarray  # dense, of the searched text
 
 
 class Searcher:
@@ -99,7 +102,7 @@ class Searcher:
     def __init__(self, settings: Settings, stack: EmbeddingStack | None = None) -> None:
         self.settings = settings
         self.stack_name = stack_name(settings.embeddings)
-        open_collection(settings, self.stack_name)   # an index built with another model is refused, as by the CLI
+        open_collection(settings, self.stack_name)  # an index built with another model is refused, as by the CLI
         self.stack: EmbeddingStack = stack or load_stack(settings.embeddings)
         self.cache = SnapshotCache(settings, self.stack_name)
 
@@ -107,7 +110,7 @@ class Searcher:
         """The k best chunks for the query, best first."""
         return self.rank(query, k, filters).hits
 
-    def rank(self, query: Query, k: int = 5, filters: Filters | None = None) -> "Ranking":
+    def rank(self, query: Query, k: int = 5, filters: Filters | None = None) -> Ranking:
         """Like search, but also returns the question's dense vector for the answer step to reuse."""
         filters = filters or Filters()
         snapshot = self.cache.current()
@@ -119,9 +122,11 @@ class Searcher:
         sparse = _per_language_z(sparse, snapshot.langs)
         identifiers = snapshot.identifier_scores(query.identifiers)
 
-        rankings = {"dense": [snapshot.position[i] for i in dense if i in snapshot.position],
-                    "sparse": _top(sparse, snapshot, filters)}
-        if not vectors.sparse:   # a dense-only stack: exact identifiers are a signal of their own
+        rankings = {
+            "dense": [snapshot.position[i] for i in dense if i in snapshot.position],
+            "sparse": _top(sparse, snapshot, filters),
+        }
+        if not vectors.sparse:  # a dense-only stack: exact identifiers are a signal of their own
             rankings["identifier"] = _top(identifiers, snapshot, filters)
         strongest = float(identifiers.max()) if len(identifiers) else 0.0
 
@@ -131,9 +136,18 @@ class Searcher:
             score *= self._steering(query, meta)
             if strongest > 0:
                 score *= 1.0 + IDENTIFIER_BOOST * float(identifiers[pos]) / strongest
-            hits.append(Hit(id=snapshot.ids[pos], text=snapshot.texts[pos], metadata=meta, score=score,
-                            dense=dense.get(snapshot.ids[pos], 0.0), sparse=float(sparse[pos]),
-                            identifier=float(identifiers[pos]), signals=ranks))
+            hits.append(
+                Hit(
+                    id=snapshot.ids[pos],
+                    text=snapshot.texts[pos],
+                    metadata=meta,
+                    score=score,
+                    dense=dense.get(snapshot.ids[pos], 0.0),
+                    sparse=float(sparse[pos]),
+                    identifier=float(identifiers[pos]),
+                    signals=ranks,
+                )
+            )
         hits.sort(key=lambda h: -h.score)
         return Ranking(hits[:k], vectors.dense[0])
 
@@ -141,8 +155,12 @@ class Searcher:
         """Chunk id -> cosine similarity, best first, from Chroma's own vector search."""
         collection = open_collection(self.settings, self.stack_name)
         with reading_store():
-            found = collection.query(query_embeddings=[vector.tolist()], n_results=min(CANDIDATES, size),
-                                     where=filters.where(), include=["distances"])
+            found = collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=min(CANDIDATES, size),
+                where=filters.where(),
+                include=["distances"],
+            )
         return {id_: 1.0 - float(d) for id_, d in zip(found["ids"][0], found["distances"][0])}
 
     @staticmethod
@@ -188,4 +206,4 @@ def _per_language_z(scores: np.ndarray, langs: np.ndarray) -> np.ndarray:
         if mask.sum() >= MIN_LANGUAGE_GROUP:
             part = scores[mask]
             out[mask] = (part - part.mean()) / (part.std() + 1e-9)
-    return out - out.min() + 1e-6   # positive, so "> 0" still means "has a score"
+    return out - out.min() + 1e-6  # positive, so "> 0" still means "has a score"

@@ -21,6 +21,7 @@ time, so "meaning" is a dot product, not a model call). The features, and why ea
   same_lang, other_release.
 bot/ never writes to the index.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,11 +43,31 @@ from .query import Query
 from .search import Hit, Ranking, Searcher
 from .snapshot import Snapshot
 
-FEATURES = ("meaning", "meaning_gap", "meaning_rank", "overlap", "overlap_gap", "rare_overlap", "coverage", "typed_found", "typed_missing", "definition", "retrieval",
-            "rank", "lead", "heading", "fragment", "date_agree", "date_conflict", "missing", "same_lang", "other_release")
-MIN_SENTENCE_CHARS = 40        # shorter "sentences" are headings or parsing debris
+FEATURES = (
+    "meaning",
+    "meaning_gap",
+    "meaning_rank",
+    "overlap",
+    "overlap_gap",
+    "rare_overlap",
+    "coverage",
+    "typed_found",
+    "typed_missing",
+    "definition",
+    "retrieval",
+    "rank",
+    "lead",
+    "heading",
+    "fragment",
+    "date_agree",
+    "date_conflict",
+    "missing",
+    "same_lang",
+    "other_release",
+)
+MIN_SENTENCE_CHARS = 40  # shorter "sentences" are headings or parsing debris
 _SENTENCE_END = re.compile(r"[.!?…»”\"')\]:;,]\s*$")
-_HEADER_LINE = re.compile(r"^\s*(?:[\w-]{2,20})\s*:\s+\S")     # "url: https://…", "Date: 12 May 2024"
+_HEADER_LINE = re.compile(r"^\s*(?:[\w-]{2,20})\s*:\s+\S")  # "url: https://…", "Date: 12 May 2024"
 _BULLET = re.compile(r"^\s*(?:[-•*·–]|\d+[.)])\s+")
 _YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 
@@ -55,21 +76,21 @@ _YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
 class Candidate:
     """A sentence that might answer the question, with the features the answer model reads."""
 
-    hit: int                    # index of its passage in the ranking
-    start: int                  # span in the passage text
+    hit: int  # index of its passage in the ranking
+    start: int  # span in the passage text
     end: int
     text: str
-    typed: tuple[str, ...]      # things of the asked type it holds that the question does not name
-    features: tuple[float, ...]   # in the order of FEATURES
+    typed: tuple[str, ...]  # things of the asked type it holds that the question does not name
+    features: tuple[float, ...]  # in the order of FEATURES
 
     def feature(self, name: str) -> float:
         return self.features[FEATURES.index(name)]
 
 
 class _Sentence(NamedTuple):
-    hit: int          # passage index in the ranking
+    hit: int  # passage index in the ranking
     passage: Hit
-    position: int     # sentence index within the passage
+    position: int  # sentence index within the passage
     start: int
     end: int
     text: str
@@ -97,7 +118,11 @@ class SentenceVectors:
                     meta = meta or {}
                     spans = json.loads(meta.get("sentences") or "[]")
                     dim = self.searcher.stack.dim
-                    vectors = decode_matrix(meta[SENTENCE_VECTORS_KEY], dim) if meta.get(SENTENCE_VECTORS_KEY) else np.zeros((0, dim), np.float32)
+                    vectors = (
+                        decode_matrix(meta[SENTENCE_VECTORS_KEY], dim)
+                        if meta.get(SENTENCE_VECTORS_KEY)
+                        else np.zeros((0, dim), np.float32)
+                    )
                     self._cache[id_] = (spans, vectors)
                     while len(self._cache) > self.size:
                         self._cache.popitem(last=False)
@@ -105,18 +130,20 @@ class SentenceVectors:
             return {h.id: self._cache[h.id] for h in hits if h.id in self._cache}
 
 
-def candidate_sentences(query: Query, ranking: Ranking, vectors: SentenceVectors, snapshot: Snapshot, *,
-                        passages: int, missing: bool) -> list[Candidate]:
+def candidate_sentences(
+    query: Query, ranking: Ranking, vectors: SentenceVectors, snapshot: Snapshot, *, passages: int, missing: bool
+) -> list[Candidate]:
     """Every sentence of the top `passages` passages, in ranking order, with its features."""
     hits = ranking.hits[:passages]
     if not hits:
         return []
     question_vector = ranking.query_vector
-    if query.folded:   # a follow-up: meaning against the new question as much as the folded text
+    if query.folded:  # a follow-up: meaning against the new question as much as the folded text
         own = vectors.searcher.stack.embed_dense([query.question])[0]
         question_vector = (question_vector + own) / 2
     table = vectors.get(hits)
     raw: list[_Sentence] = []
+    matrix: np.ndarray | None
     for h, hit in enumerate(hits):
         spans, matrix = table.get(hit.id, ([], np.zeros((0, 1))))
         if not spans or len(matrix) != len(spans):
@@ -185,7 +212,7 @@ def _is_heading(sentence: str, title: str) -> bool:
         return True
     if _HEADER_LINE.match(text) and len(text) < 120:
         return True
-    return not _SENTENCE_END.search(text) and len(text) < 100 and not _BULLET.match(text)   # a list item may answer
+    return not _SENTENCE_END.search(text) and len(text) < 100 and not _BULLET.match(text)  # a list item may answer
 
 
 def _date_fit(query: Query, sentence: str, meta: dict) -> tuple[float, float]:

@@ -6,9 +6,9 @@ every question. It is refreshed when the collection's `generation` stamp changes
 appeared since the last look — so an update made by another process becomes
 visible without a restart, and a refresh costs what changed, not the index size.
 """
+
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ class Snapshot:
     metadatas: list[dict[str, Any]] = field(default_factory=list)
     sparse_rows: list[SparseVector | None] = field(default_factory=list)
     sparse: csr_matrix | None = None
-    identifiers: dict[str, list[int]] = field(default_factory=dict)   # identifier -> chunk positions
+    identifiers: dict[str, list[int]] = field(default_factory=dict)  # identifier -> chunk positions
     position: dict[str, int] = field(default_factory=dict)
     langs: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     _lowered: str | None = None
@@ -97,8 +97,8 @@ class SnapshotCache:
         self._snapshot = Snapshot()
         self._checked = 0.0
         self._lock = threading.Lock()
-        self._attempts = 0                          # refreshes tried, so that waiters can see one failed meanwhile
-        self._failure: StoreError | None = None     # why the last refresh failed
+        self._attempts = 0  # refreshes tried, so that waiters can see one failed meanwhile
+        self._failure: StoreError | None = None  # why the last refresh failed
 
     def invalidate(self) -> None:
         """Look at the store again on the next question (after a write made by this process)."""
@@ -106,14 +106,18 @@ class SnapshotCache:
 
     def current(self) -> Snapshot:
         """The cached snapshot, refreshed first if another write happened since the last check."""
-        if self._checked and time.monotonic() - self._checked < self.settings.refresh_seconds and self._snapshot.generation:
+        if (
+            self._checked
+            and time.monotonic() - self._checked < self.settings.refresh_seconds
+            and self._snapshot.generation
+        ):
             return self._snapshot
         attempts = self._attempts
         # A waiter never queues for longer than one refresh may take (each server call has its deadline).
         if not self._lock.acquire(timeout=max(1.0, 3 * self.settings.chroma_timeout)):
             raise StoreError("the index server is too slow to answer (another refresh is still waiting for it)")
         try:
-            if self._attempts != attempts:   # another thread refreshed while this one waited: share its outcome
+            if self._attempts != attempts:  # another thread refreshed while this one waited: share its outcome
                 if self._failure is not None:
                     raise self._failure
                 if self._snapshot.generation:
@@ -147,11 +151,15 @@ class SnapshotCache:
         wanted = set(ids)
         kept = [i for i, id_ in enumerate(old.ids) if id_ in wanted]
         new_ids = [id_ for id_ in ids if id_ not in old.position]
-        snap = Snapshot(generation=stamp,
-                        ids=[old.ids[i] for i in kept], texts=[old.texts[i] for i in kept],
-                        metadatas=[old.metadatas[i] for i in kept], sparse_rows=[old.sparse_rows[i] for i in kept])
+        snap = Snapshot(
+            generation=stamp,
+            ids=[old.ids[i] for i in kept],
+            texts=[old.texts[i] for i in kept],
+            metadatas=[old.metadatas[i] for i in kept],
+            sparse_rows=[old.sparse_rows[i] for i in kept],
+        )
         for start in range(0, len(new_ids), _PAGE):
-            page = collection.get(ids=new_ids[start:start + _PAGE], include=["documents", "metadatas"])
+            page = collection.get(ids=new_ids[start : start + _PAGE], include=["documents", "metadatas"])
             for id_, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
                 meta = meta or {}
                 snap.ids.append(id_)
@@ -183,4 +191,6 @@ def _stack_sparse(rows: list[SparseVector | None]) -> csr_matrix | None:
             indptr.append(indptr[-1] + len(row.indices))
         else:
             indptr.append(indptr[-1])
-    return csr_matrix((np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=(len(rows), width), dtype=np.float32)
+    return csr_matrix(
+        (np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=(len(rows), width), dtype=np.float32
+    )

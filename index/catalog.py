@@ -3,6 +3,7 @@
 Read from Chroma itself (the source of truth), paging through large collections.
 Never writes.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -32,8 +33,9 @@ class ReleaseInfo:
         return asdict(self)
 
 
-def list_releases(settings: Settings, *, lang: str | None = None, date_from: str | None = None,
-                  date_to: str | None = None) -> list[ReleaseInfo]:
+def list_releases(
+    settings: Settings, *, lang: str | None = None, date_from: str | None = None, date_to: str | None = None
+) -> list[ReleaseInfo]:
     """Every indexed release (newest first, undated last), optionally one language and an inclusive ISO date range.
 
     A date range admits only dated releases; `date_from="2024"` and `date_to="2024-06"` are prefixes.
@@ -52,9 +54,19 @@ def list_releases(settings: Settings, *, lang: str | None = None, date_from: str
         if len(page["ids"]) < _PAGE:
             break
         offset += _PAGE
-    releases = [ReleaseInfo(source=s, title=str(m.get("title", "")), date=m.get("date"), date_source=m.get("date_source"),
-                            updated=m.get("updated"), lang=str(m.get("lang", "")), url=m.get("url"), chunks=chunks[s])
-                for s, m in first.items()]
+    releases = [
+        ReleaseInfo(
+            source=s,
+            title=str(m.get("title", "")),
+            date=m.get("date"),
+            date_source=m.get("date_source"),
+            updated=m.get("updated"),
+            lang=str(m.get("lang", "")),
+            url=m.get("url"),
+            chunks=chunks[s],
+        )
+        for s, m in first.items()
+    ]
     releases = [r for r in releases if _admits(r, lang, date_from, date_to)]
     releases.sort(key=lambda r: (r.date is None, "" if r.date is None else _negated(r.date), r.title.casefold()))
     return releases
@@ -63,11 +75,14 @@ def list_releases(settings: Settings, *, lang: str | None = None, date_from: str
 def _admits(release: ReleaseInfo, lang: str | None, date_from: str | None, date_to: str | None) -> bool:
     if lang and release.lang != lang:
         return False
-    if (date_from or date_to) and not release.date:
+    if not (date_from or date_to):
+        return True
+    date = release.date
+    if not date:
         return False
-    if date_from and release.date[: len(date_from)] < date_from:
+    if date_from and date[: len(date_from)] < date_from:
         return False
-    if date_to and release.date[: len(date_to)] > date_to:
+    if date_to and date[: len(date_to)] > date_to:
         return False
     return True
 

@@ -5,6 +5,7 @@ sized for the bundled models (USE and e5-small read ~128-512 tokens well). Each
 chunk knows its release's title and its character span in the release text, so a
 citation can point back at the exact passage.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,14 +17,17 @@ from langchain_core.documents import Document
 
 from .release import Release
 
-MAX_CHARS = 700   # tuned on the dev set: smaller chunks lost acronym definitions, larger ones blurred ranking
+MAX_CHARS = 700  # tuned on the dev set: smaller chunks lost acronym definitions, larger ones blurred ranking
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _LINE = re.compile(r"\n+")
-# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and an upper-case letter or quote.
+# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by space and an upper-case
+# letter or quote.
 # The boundary is the space only: the closing quote stays with its sentence.
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bGen\.)(?<!\bLt\.)(?<!\bNo\.)(?<!\bMme\.)"
-                           r"[»”\"')\]]?(?P<gap>\s+)(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])")   # not after "Mr." or an initial
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bGen\.)(?<!\bLt\.)(?<!\bNo\.)(?<!\bMme\.)"
+    r"[»”\"')\]]?(?P<gap>\s+)(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])"
+)  # not after "Mr." or an initial
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class Chunk:
     """One retrievable passage of a release."""
 
     release: Release
-    n: int          # position in the release, from 0
+    n: int  # position in the release, from 0
     text: str
-    start: int      # character span of `text` in `release.text`
+    start: int  # character span of `text` in `release.text`
     end: int
 
     @property
@@ -49,12 +53,21 @@ class Chunk:
         """The LangChain form stored in Chroma; None values are left out (Chroma rejects them)."""
         r = self.release
         metadata = {
-            "source": r.source, "doc_id": r.doc_id, "title": r.title, "lang": r.lang,
-            "date": r.date, "date_source": r.date_source, "updated": r.updated, "url": r.url,
-            "chunk": self.n, "start": self.start, "end": self.end, "text_hash": self.text_hash,
+            "source": r.source,
+            "doc_id": r.doc_id,
+            "title": r.title,
+            "lang": r.lang,
+            "date": r.date,
+            "date_source": r.date_source,
+            "updated": r.updated,
+            "url": r.url,
+            "chunk": self.n,
+            "start": self.start,
+            "end": self.end,
+            "text_hash": self.text_hash,
             "sentences": json.dumps(sentence_spans(self.text)),
-            "date_int": int(r.date.replace("-", "")) if r.date else None,   # Chroma compares numbers, not date strings
-            "release_key": r.release_key,   # finds the same release indexed under another source
+            "date_int": int(r.date.replace("-", "")) if r.date else None,  # Chroma compares numbers, not date strings
+            "release_key": r.release_key,  # finds the same release indexed under another source
         }
         return Document(page_content=self.text, metadata={k: v for k, v in metadata.items() if v is not None})
 
@@ -78,7 +91,8 @@ def chunk_release(release: Release) -> list[Chunk]:
     """
     text = release.text
     chunks: list[Chunk] = []
-    run_start = run_end = None
+    run_start: int | None = None
+    run_end = 0  # read only while a run is open (run_start is not None)
     for start, end in _units(text):
         if run_start is not None and end - run_start > MAX_CHARS:
             chunks.append(Chunk(release, len(chunks), text[run_start:run_end], run_start, run_end))

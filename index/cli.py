@@ -1,4 +1,5 @@
 """`python -m index build|update|status|list|remove`: the command line over index.update."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,15 @@ from .update import ProgressEvent, Summary, build, remove, update
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m index", description="Index NATO communiqués for the question-answering bot.")
+    parser = argparse.ArgumentParser(
+        prog="python -m index", description="Index NATO communiqués for the question-answering bot."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = commands.add_parser("build", help="make the index hold exactly these sources (default: COMMUNIQUE_CORPUS)")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="file, folder, release URL or RSS/Atom feed URL")
-    p.add_argument("--reset", action="store_true", help="drop the existing index first (e.g. to change embedding model)")
+    p.add_argument(
+        "--reset", action="store_true", help="drop the existing index first (e.g. to change embedding model)"
+    )
     p = commands.add_parser("update", help="add new and changed releases, keep the rest")
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.add_argument("--prune", action="store_true", help="also drop releases that disappeared from the given folders")
@@ -32,8 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--undated", action="store_true", help="also list the releases that have no date")
     p = commands.add_parser("list", help="the indexed releases: date, date source, language, chunks, title, source")
     p.add_argument("--lang", help="only this language (en, fr)")
-    p.add_argument("--from", dest="date_from", type=date_prefix, metavar="DATE", help="dated on or after DATE (YYYY[-MM[-DD]])")
-    p.add_argument("--to", dest="date_to", type=date_prefix, metavar="DATE", help="dated on or before DATE (YYYY[-MM[-DD]])")
+    p.add_argument(
+        "--from", dest="date_from", type=date_prefix, metavar="DATE", help="dated on or after DATE (YYYY[-MM[-DD]])"
+    )
+    p.add_argument(
+        "--to", dest="date_to", type=date_prefix, metavar="DATE", help="dated on or before DATE (YYYY[-MM[-DD]])"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = commands.add_parser("remove", help="drop releases (a folder drops everything indexed from under it)")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
@@ -42,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     args = _parser().parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))   # indexing may use every core (index.embed)
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))  # indexing may use every core (index.embed)
     try:
         settings = settings or get_settings()
     except ValidationError as exc:  # a COMMUNIQUE_* variable that does not parse is a usage error
@@ -72,6 +81,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
                 else:
                     embedded += n
                     bar.set_postfix_str(f"{embedded} chunks embedded")
+
             if args.command == "build":
                 summary = build(sources, settings, reset=args.reset, progress=progress)
             else:
@@ -83,7 +93,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     except KeyboardInterrupt:
         print("interrupted: run the same command again to finish", file=sys.stderr)
         return 130
-    except Exception as exc:   # disk full, a server gone mid-write...: one line, never a traceback
+    except Exception as exc:  # disk full, a server gone mid-write...: one line, never a traceback
         print(f"error: {_unexpected(exc, settings)}", file=sys.stderr)
         return 1
 
@@ -94,22 +104,30 @@ def _unexpected(exc: BaseException, settings: Settings) -> str:
     where = settings.chroma_url or str(settings.home)
     chain = [exc, *(e for e in (exc.__cause__, exc.__context__) if e is not None)]
     if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) for e in chain) or any(
-            marker in text.lower() for marker in ("disk is full", "no space left", "compaction", "file too large", "disk i/o error")):
-        return (f"cannot write the index in {where}: {text} — the disk may be full: free space, then run the same "
-                f"command again (what was indexed before is kept)")
-    return (f"the command stopped on {type(exc).__name__}: {text} — run it again; if it persists, check {where} "
-            f"(what was indexed before is kept)")
+        marker in text.lower()
+        for marker in ("disk is full", "no space left", "compaction", "file too large", "disk i/o error")
+    ):
+        return (
+            f"cannot write the index in {where}: {text} — the disk may be full: free space, then run the same "
+            f"command again (what was indexed before is kept)"
+        )
+    return (
+        f"the command stopped on {type(exc).__name__}: {text} — run it again; if it persists, check {where} "
+        f"(what was indexed before is kept)"
+    )
 
 
 def _progress_bar(sources: list[str]) -> tqdm:
     """A releases bar on stderr; its total is known when no source is a URL (feeds have unknown length)."""
-    total: int | None = 0
+    total: int | None = None
+    count = 0
     for source in sources:
         if is_url(source):
-            total = None
             break
         path = Path(source)
-        total += len(list_release_files(path)) if path.is_dir() else 1
+        count += len(list_release_files(path)) if path.is_dir() else 1
+    else:
+        total = count
     return tqdm(total=total, unit="release", file=sys.stderr, dynamic_ncols=True, mininterval=0.3)
 
 

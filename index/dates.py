@@ -2,6 +2,7 @@
 
 Used by the bot's filters (bot.search), the app's filters and the release list.
 """
+
 from __future__ import annotations
 
 import calendar

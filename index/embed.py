@@ -11,6 +11,7 @@ packages. It pairs two signals measured on the dev set (see README):
 `hashing` is a model-free bag-of-words stack for tests and quick trials.
 `StackEmbeddings` hands a stack's dense side to other LangChain code.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,10 +23,9 @@ from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
-
-from .errors import UsageError
 from langchain_core.embeddings import Embeddings
 
+from .errors import UsageError
 from .settings import get_settings
 
 
@@ -33,18 +33,22 @@ from .settings import get_settings
 class SparseVector:
     """Non-zero features of a sparse embedding (indices ascending)."""
 
-    indices: np.ndarray   # int32
-    values: np.ndarray    # float32
+    indices: np.ndarray  # int32
+    values: np.ndarray  # float32
 
     def encode(self) -> str:
         """Compact text form for a Chroma metadata field (int32 indices + float16 values)."""
-        return base64.b64encode(self.indices.astype("<i4").tobytes() + self.values.astype("<f2").tobytes()).decode("ascii")
+        return base64.b64encode(self.indices.astype("<i4").tobytes() + self.values.astype("<f2").tobytes()).decode(
+            "ascii"
+        )
 
     @classmethod
-    def decode(cls, text: str) -> "SparseVector":
+    def decode(cls, text: str) -> SparseVector:
         raw = base64.b64decode(text)
         n = len(raw) // 6
-        return cls(np.frombuffer(raw[: 4 * n], "<i4").astype(np.int32), np.frombuffer(raw[4 * n:], "<f2").astype(np.float32))
+        return cls(
+            np.frombuffer(raw[: 4 * n], "<i4").astype(np.int32), np.frombuffer(raw[4 * n :], "<f2").astype(np.float32)
+        )
 
 
 def encode_matrix(matrix: np.ndarray) -> str:
@@ -60,20 +64,20 @@ def decode_matrix(text: str, dim: int) -> np.ndarray:
 class Vectors:
     """What one stack produces for a batch of texts."""
 
-    dense: np.ndarray                          # (n, dim), L2-normalised float32
-    sparse: list[SparseVector] | None = None   # one per text, when the stack has a sparse signal
+    dense: np.ndarray  # (n, dim), L2-normalised float32
+    sparse: list[SparseVector] | None = None  # one per text, when the stack has a sparse signal
 
 
 class EmbeddingStack(Protocol):
     """A model (or models) that embeds passages for the index and questions for retrieval."""
 
-    name: str          # recorded in the collection; an index is only read with the stack that built it
+    name: str  # recorded in the collection; an index is only read with the stack that built it
     dim: int
     has_sparse: bool
 
     def embed_passages(self, texts: list[str]) -> Vectors: ...
     def embed_queries(self, texts: list[str]) -> Vectors: ...
-    def embed_dense(self, texts: list[str]) -> np.ndarray: ...   # dense only: cheap, used for single sentences
+    def embed_dense(self, texts: list[str]) -> np.ndarray: ...  # dense only: cheap, used for single sentences
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -140,7 +144,9 @@ class SentenceTransformerStack:
 
         self.name = f"sentence-transformers:{model}"
         self._model = SentenceTransformer(model, device="cpu", local_files_only=os.path.exists(model))
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(dimension() or 0)
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
@@ -220,7 +226,9 @@ def load_stack(spec: str) -> EmbeddingStack:
             return SentenceTransformerStack(model)
         except Exception as exc:  # hub or file errors come in many types; the user needs one line
             raise UnknownStack(f"cannot load sentence-transformers model {model!r}: {exc}".splitlines()[0]) from exc
-    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'")
+    raise UnknownStack(
+        f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'"
+    )
 
 
 class StackEmbeddings(Embeddings):
@@ -257,7 +265,9 @@ def stack_name(spec: str) -> str:
         return HashingStack.name
     if spec.startswith("sentence-transformers:") and spec.split(":", 1)[1].strip():
         return f"sentence-transformers:{spec.split(':', 1)[1].strip()}"
-    raise UnknownStack(f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'")
+    raise UnknownStack(
+        f"unknown COMMUNIQUE_EMBEDDINGS value {spec!r}: use 'bundled', 'hashing' or 'sentence-transformers:<model>'"
+    )
 
 
 def stack_spec_of(name: str) -> str:

@@ -4,13 +4,14 @@ Each package keeps its own subclasses (index.store.StoreError, index.load.Source
 bot.llm.LLMError …); a command line catches `CommuniqueError` once and returns its
 `exit_code`, instead of mapping classes to codes by `isinstance`.
 """
+
 from __future__ import annotations
 
 
 class CommuniqueError(Exception):
     """Something the user can fix; str() is the one line that says how."""
 
-    exit_code = 1          # 1: the work failed; 2: a usage or configuration mistake
+    exit_code = 1  # 1: the work failed; 2: a usage or configuration mistake
 
 
 class UsageError(CommuniqueError):

@@ -4,6 +4,7 @@ Kept apart from index.load so that answering never imports the loader's parsers
 (trafilatura, pypdf, feedparser, httpx). Holds: deterministic language detection,
 the one table of English and French month names, stopwords, and language names.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -13,7 +14,7 @@ from langdetect import DetectorFactory, LangDetectException, detect_langs
 # langdetect is random unless seeded; a fixed seed makes detection deterministic.
 DetectorFactory.seed = 0
 
-_LANG_SAMPLE_CHARS = 600   # enough for langdetect on a release; 2,000 made it most of a no-op update's cost
+_LANG_SAMPLE_CHARS = 600  # enough for langdetect on a release; 2,000 made it most of a no-op update's cost
 
 
 def _fold(word: str) -> str:
@@ -24,19 +25,40 @@ _FULL = {
     "en": "january february march april may june july august september october november december",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
 }
-_ABBREVIATIONS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10,
-                  "nov": 11, "dec": 12, "janv": 1, "févr": 2, "fevr": 2, "fév": 2, "fev": 2, "avr": 4, "juil": 7}
+_ABBREVIATIONS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+    "janv": 1,
+    "févr": 2,
+    "fevr": 2,
+    "fév": 2,
+    "fev": 2,
+    "avr": 4,
+    "juil": 7,
+}
 # month name (lower case; French with and without accents; nato.int's abbreviations) -> month number
 MONTHS: dict[str, int] = {**_ABBREVIATIONS}
 for _names in _FULL.values():
     for _number, _name in enumerate(_names.split(), 1):
         MONTHS[_name] = MONTHS[_fold(_name)] = _number
 
-STOPWORDS = frozenset("""a an the of in on at to for from by with and or but is are was were be been do does did has have had
+STOPWORDS = frozenset(
+    """a an the of in on at to for from by with and or but is are was were be been do does did has have had
 what who whom whose when where which why how that this these those it its he him his she her they them their there
 would could should will can may might shall
-le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment pourquoi
-combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont""".split())
+le la les un une des du de d l au aux et ou est sont été qui que quoi quel quelle quels quelles quand où comment
+pourquoi combien il elle ils elles lui leur leurs ce cette cet ces en y à dans sur par pour avec a ont""".split()
+)
 
 # a language's name, in the language of the sentence that names it
 LANG_NAMES = {"en": {"en": "English", "fr": "French"}, "fr": {"en": "anglais", "fr": "français"}}

@@ -1,4 +1,5 @@
 """The indexed releases as `python -m index list` and `status --undated` print them: one line each, or JSON."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from argparse import ArgumentTypeError
 from .catalog import ReleaseInfo
 
 _TITLE_CHARS = 70
-_DATE_PREFIX = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")   # a prefix of an ISO date, not a date to parse
+_DATE_PREFIX = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")  # a prefix of an ISO date, not a date to parse
 
 
 def date_prefix(value: str) -> str:
@@ -20,13 +21,19 @@ def date_prefix(value: str) -> str:
 
 def release_lines(releases: list[ReleaseInfo]) -> list[str]:
     """A table a person can scan: date, where the date came from, language, chunks, title, source."""
-    rows = [(r.date or "undated", r.date_source or "-", r.lang, str(r.chunks), _short(r.title), r.source)
-            for r in releases]
+    rows = [
+        (r.date or "undated", r.date_source or "-", r.lang, str(r.chunks), _short(r.title), r.source) for r in releases
+    ]
     header = ("date", "date source", "lang", "chunks", "title", "source")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
-    lines = ["  ".join(cell.ljust(width) if i != 3 else cell.rjust(width)
-                       for i, (cell, width) in enumerate(zip(row, widths))) + "  " + row[5]
-             for row in [header, *rows]]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i != 3 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))
+        )
+        + "  "
+        + row[5]
+        for row in [header, *rows]
+    ]
     undated = sum(1 for r in releases if r.date is None)
     lines.append(f"{len(releases)} releases, {undated} undated")
     return [line.rstrip() for line in lines]

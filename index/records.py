@@ -8,6 +8,7 @@ index. So every run checks cheaply first — the collection's identity stamp kep
 the records, the counts, a random sample of keys — and only on a doubt lists every id.
 Records that Chroma does not hold are forgotten, so the run embeds them again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,22 +16,26 @@ from typing import Any
 
 from sqlalchemy import Column, MetaData, String, Table, delete, func, insert, select
 
-SAMPLE = 32       # recorded keys looked up in Chroma on every run
+SAMPLE = 32  # recorded keys looked up in Chroma on every run
 _PAGE = 10_000
 
 _meta = MetaData()
-_stamps = Table("communique_collection_stamp", _meta,
-                Column("namespace", String, primary_key=True), Column("collection_id", String, nullable=False))
+_stamps = Table(
+    "communique_collection_stamp",
+    _meta,
+    Column("namespace", String, primary_key=True),
+    Column("collection_id", String, nullable=False),
+)
 
 
 @dataclass(frozen=True)
 class RecordsCheck:
     """What the record manager lists against what Chroma holds."""
 
-    records: int                 # chunk keys the record manager lists
-    chunks: int                  # chunks Chroma holds
-    missing: frozenset[str]      # recorded keys Chroma does not hold
-    stamp_matches: bool | None   # None: no stamp written yet
+    records: int  # chunk keys the record manager lists
+    chunks: int  # chunks Chroma holds
+    missing: frozenset[str]  # recorded keys Chroma does not hold
+    stamp_matches: bool | None  # None: no stamp written yet
 
     @property
     def ok(self) -> bool:
@@ -40,12 +45,15 @@ class RecordsCheck:
         """One line for `index status`."""
         if self.ok:
             return f"records:    in step with Chroma ({self.records} chunks)"
-        return (f"records:    OUT OF STEP: {len(self.missing)} of {self.records} recorded chunks are not in Chroma "
-                f"(data lost, swapped or restored apart); fix: `python -m index update SOURCE ...` embeds them again")
+        return (
+            f"records:    OUT OF STEP: {len(self.missing)} of {self.records} recorded chunks are not in Chroma "
+            f"(data lost, swapped or restored apart); fix: `python -m index update SOURCE ...` embeds them again"
+        )
 
 
 def _records(manager: Any) -> Any:
     from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+
     return UpsertionRecord
 
 
@@ -53,15 +61,26 @@ def check_records(collection: Any, manager: Any) -> RecordsCheck:
     """Compare the records with Chroma: cheap (stamp, counts, sample), complete only on a doubt."""
     record = _records(manager)
     with manager._make_session() as session:
-        recorded = int(session.execute(select(func.count()).select_from(record).where(record.namespace == manager.namespace)).scalar() or 0)
-        sample = [row[0] for row in session.execute(select(record.key).where(record.namespace == manager.namespace)
-                                                     .order_by(func.random()).limit(SAMPLE))]
+        recorded = int(
+            session.execute(
+                select(func.count()).select_from(record).where(record.namespace == manager.namespace)
+            ).scalar()
+            or 0
+        )
+        sample = [
+            row[0]
+            for row in session.execute(
+                select(record.key).where(record.namespace == manager.namespace).order_by(func.random()).limit(SAMPLE)
+            )
+        ]
     chunks = int(collection.count())
     stamp = read_stamp(manager)
     stamp_matches = None if stamp is None else stamp == str(collection.id)
     if not recorded:
         return RecordsCheck(0, chunks, frozenset(), stamp_matches)
-    doubt = stamp_matches is False or chunks < recorded or len(collection.get(ids=sample, include=[])["ids"]) < len(sample)
+    doubt = (
+        stamp_matches is False or chunks < recorded or len(collection.get(ids=sample, include=[])["ids"]) < len(sample)
+    )
     if not doubt:
         return RecordsCheck(recorded, chunks, frozenset(), stamp_matches)
     held: set[str] = set()
@@ -82,8 +101,11 @@ def sources_of(manager: Any, keys: frozenset[str]) -> set[str]:
     ordered = sorted(keys)
     with manager._make_session() as session:
         for start in range(0, len(ordered), 500):
-            rows = session.execute(select(record.group_id).where(record.namespace == manager.namespace,
-                                                                 record.key.in_(ordered[start:start + 500])).distinct())
+            rows = session.execute(
+                select(record.group_id)
+                .where(record.namespace == manager.namespace, record.key.in_(ordered[start : start + 500]))
+                .distinct()
+            )
             found.update(row[0] for row in rows if row[0] is not None)
     return found
 

@@ -1,4 +1,5 @@
 """What one parsed communiqué is, independent of where it came from or how it is stored."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,14 +14,16 @@ class Release:
     parsed into the fields and never indexed as body text.
     """
 
-    source: str            # absolute file path, or the URL as given
+    source: str  # absolute file path, or the URL as given
     title: str
     text: str
-    lang: str              # ISO 639-1 code, detected from the text ("en", "fr", ...)
-    date: str | None = None      # ISO publication date (YYYY-MM-DD)
-    updated: str | None = None   # ISO date of "Last updated" / "Mis à jour le", if any
-    url: str | None = None       # link to the original page, when known
-    date_source: str | None = None   # where `date` came from: header, front_matter, html_meta, pdf_info, dateline, nato_layout
+    lang: str  # ISO 639-1 code, detected from the text ("en", "fr", ...)
+    date: str | None = None  # ISO publication date (YYYY-MM-DD)
+    updated: str | None = None  # ISO date of "Last updated" / "Mis à jour le", if any
+    url: str | None = None  # link to the original page, when known
+    date_source: str | None = (
+        None  # where `date` came from: header, front_matter, html_meta, pdf_info, dateline, nato_layout
+    )
 
     @property
     def doc_id(self) -> str:

@@ -1,4 +1,5 @@
 """What the index holds, for `python -m index status` and the app's index panel."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,14 +15,14 @@ _PAGE = 5000
 class IndexStatus:
     releases: int = 0
     chunks: int = 0
-    languages: dict[str, int] = field(default_factory=dict)   # releases per language
+    languages: dict[str, int] = field(default_factory=dict)  # releases per language
     first_date: str | None = None
     last_date: str | None = None
-    undated: int = 0   # releases without a publication date (`status --undated` lists them)
+    undated: int = 0  # releases without a publication date (`status --undated` lists them)
     embeddings: str = ""
     updated_at: str | None = None
     where: str = ""
-    records: str = ""   # whether the record manager is in step with Chroma (index.records)
+    records: str = ""  # whether the record manager is in step with Chroma (index.records)
 
     def lines(self) -> list[str]:
         langs = ", ".join(f"{lang} {n}" for lang, n in sorted(self.languages.items())) or "none"
@@ -42,8 +43,11 @@ def index_status(settings: Settings) -> IndexStatus:
     """Counts and ranges read from Chroma itself (pages through large collections)."""
     collection = open_collection(settings)
     meta = collection.metadata or {}
-    status = IndexStatus(embeddings=str(meta.get("embeddings", "")), updated_at=meta.get("updated_at"),
-                         where=settings.chroma_url or str(settings.home.resolve()))
+    status = IndexStatus(
+        embeddings=str(meta.get("embeddings", "")),
+        updated_at=meta.get("updated_at"),
+        where=settings.chroma_url or str(settings.home.resolve()),
+    )
     releases: dict[str, dict] = {}
     offset = 0
     while True:
@@ -70,5 +74,5 @@ def _records_line(settings: Settings, collection: object) -> str:
     """The record check for status; a record manager that cannot be read is reported, not raised."""
     try:
         return check_records(collection, record_manager(settings)).line()
-    except Exception as exc:   # e.g. a read-only home: status still shows what Chroma holds
+    except Exception as exc:  # e.g. a read-only home: status still shows what Chroma holds
         return f"records:    not checked ({' '.join(str(exc).split())[:200]})"

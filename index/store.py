@@ -10,6 +10,7 @@ In embedded mode a process-wide lock guards the directory: Chroma hangs for minu
 when two processes open one embedded directory, so a second process fails at once
 with a message naming the holder.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +29,7 @@ from urllib.parse import urlparse
 import chromadb
 import httpx
 import numpy as np
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
@@ -36,15 +38,15 @@ from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 from .chunk import embed_text, sentence_spans, text_hash
-from .errors import CommuniqueError
 from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of
+from .errors import CommuniqueError
 from .settings import Settings, get_settings
 
 # Chroma metadata fields computed by the store, never part of a LangChain Document:
-SPARSE_KEY = "sparse"                  # the passage's sparse vector (SparseVector.encode)
-SENTENCE_VECTORS_KEY = "sentence_vectors"   # one dense vector per sentence span (encode_matrix), for extractive answers
+SPARSE_KEY = "sparse"  # the passage's sparse vector (SparseVector.encode)
+SENTENCE_VECTORS_KEY = "sentence_vectors"  # one dense vector per sentence span (encode_matrix), for extractive answers
 DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
-FILLED_KEY = "store_filled"            # for a plain Document: the fields the store derived (comma-separated), hidden on read
+FILLED_KEY = "store_filled"  # for a plain Document: the fields the store derived (comma-separated), hidden on read
 
 
 class StoreError(CommuniqueError, RuntimeError):
@@ -67,25 +69,27 @@ class NoIndex(StoreError):
 
 # --------------------------------------------------------------------------- client
 
-_clients: dict[str, Any] = {}
+_clients: dict[str, ClientAPI] = {}
 _client_lock = threading.Lock()
 _dir_locks: dict[str, FileLock] = {}
-_read_only_homes: set[str] = set()   # homes opened without their lock because they cannot be written
+_read_only_homes: set[str] = set()  # homes opened without their lock because they cannot be written
 
 
 def check_writable(settings: Settings) -> None:
     """Refuse to write an index whose home is read-only, before any work is done (one line, with the fix)."""
     home = settings.home
     if settings.chroma_url is None and home.exists() and home.is_dir() and not os.access(home, os.W_OK):
-        raise StoreError(f"COMMUNIQUE_HOME={home} is read-only: status and questions still work; to change the index, "
-                         f"make it writable or point COMMUNIQUE_HOME at a writable copy")
+        raise StoreError(
+            f"COMMUNIQUE_HOME={home} is read-only: status and questions still work; to change the index, "
+            f"make it writable or point COMMUNIQUE_HOME at a writable copy"
+        )
 
 
-def _chroma_settings(settings: Settings) -> ChromaSettings:
+def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
 
 
-def get_client(settings: Settings) -> Any:
+def get_client(settings: Settings) -> ClientAPI:
     """The process-wide Chroma client for these settings (embedded or server)."""
     key = settings.chroma_url or str(settings.chroma_path.resolve())
     with _client_lock:
@@ -94,26 +98,33 @@ def get_client(settings: Settings) -> Any:
         return _clients[key]
 
 
-def _connect_server(settings: Settings) -> Any:
+def _connect_server(settings: Settings) -> ClientAPI:
     url = urlparse(settings.chroma_url or "")
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL")
     try:
         port = url.port or (443 if url.scheme == "https" else 8000)
-    except ValueError:   # a port that is not a number, or out of range
-        raise ConfigError(f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} has an invalid port: "
-                         f"use http://host:PORT with PORT a number from 1 to 65535") from None
+    except ValueError:  # a port that is not a number, or out of range
+        raise ConfigError(
+            f"COMMUNIQUE_CHROMA_URL={settings.chroma_url!r} has an invalid port: "
+            f"use http://host:PORT with PORT a number from 1 to 65535"
+        ) from None
     try:
         _bound_server_calls(settings.chroma_timeout)
-        client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
-                                     settings=_chroma_settings(settings))
+        client = chromadb.HttpClient(
+            host=url.hostname, port=port, ssl=url.scheme == "https", settings=_chroma_settings()
+        )
         _set_request_timeout(client, settings.chroma_timeout)
         client.heartbeat()
     except Exception as exc:
-        timed_out = isinstance(exc, httpx.TimeoutException) or "timed out" in str(exc).lower()   # chromadb re-raises it as ValueError
+        timed_out = (
+            isinstance(exc, httpx.TimeoutException) or "timed out" in str(exc).lower()
+        )  # chromadb re-raises it as ValueError
         reason = "no answer within COMMUNIQUE_CHROMA_TIMEOUT" if timed_out else _one_line(exc)
-        raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {reason} "
-                         f"({settings.chroma_timeout:g} s); check that it is running and answering") from exc
+        raise StoreError(
+            f"cannot reach the Chroma server at {settings.chroma_url}: {reason} "
+            f"({settings.chroma_timeout:g} s); check that it is running and answering"
+        ) from exc
     return client
 
 
@@ -125,7 +136,7 @@ class _HttpxWithDeadline:
     answers would hang it forever, before any timeout could be set on the client.
     """
 
-    seconds = 10.0   # set from COMMUNIQUE_CHROMA_TIMEOUT before each connection (under _client_lock)
+    seconds = 10.0  # set from COMMUNIQUE_CHROMA_TIMEOUT before each connection (under _client_lock)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(httpx, name)
@@ -143,7 +154,7 @@ def _bound_server_calls(seconds: float) -> None:
     import chromadb.api.fastapi as chroma_fastapi
 
     _httpx_with_deadline.seconds = seconds
-    chroma_fastapi.httpx = _httpx_with_deadline   # type: ignore[assignment]
+    chroma_fastapi.httpx = _httpx_with_deadline  # type: ignore[assignment]
 
 
 def _set_request_timeout(client: Any, seconds: float) -> None:
@@ -156,10 +167,15 @@ def _set_request_timeout(client: Any, seconds: float) -> None:
 def _check_home(settings: Settings) -> None:
     home = settings.home
     if home.exists() and not home.is_dir():
-        raise StoreError(f"COMMUNIQUE_HOME={home} is a file, not a folder: move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`")
+        raise StoreError(
+            f"COMMUNIQUE_HOME={home} is a file, not a folder: "
+            "move it away or point COMMUNIQUE_HOME elsewhere, then run `python -m index build`"
+        )
     blocker = next((p for p in home.absolute().parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
-        raise ConfigError(f"COMMUNIQUE_HOME={home} is under {blocker}, which is a file: point COMMUNIQUE_HOME at a folder")
+        raise ConfigError(
+            f"COMMUNIQUE_HOME={home} is under {blocker}, which is a file: point COMMUNIQUE_HOME at a folder"
+        )
 
 
 def _make_home(settings: Settings) -> None:
@@ -168,25 +184,31 @@ def _make_home(settings: Settings) -> None:
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create COMMUNIQUE_HOME={settings.home} ({_one_line(exc)}): "
-                         f"point COMMUNIQUE_HOME at a folder you can write") from exc
+        raise StoreError(
+            f"cannot create COMMUNIQUE_HOME={settings.home} ({_one_line(exc)}): "
+            f"point COMMUNIQUE_HOME at a folder you can write"
+        ) from exc
 
 
-def _open_embedded(settings: Settings) -> Any:
+def _open_embedded(settings: Settings) -> ClientAPI:
     home = settings.home
     _check_home(settings)
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
-        raise StoreError(f"{settings.chroma_path} is a file, not a Chroma folder: remove it, then run `python -m index build`")
+        raise StoreError(
+            f"{settings.chroma_path} is a file, not a Chroma folder: remove it, then run `python -m index build`"
+        )
     _make_home(settings)
     acquire_home_lock(settings)
     path = settings.chroma_path
     if str(home.resolve()) in _read_only_homes and path.is_dir():
         path = _read_only_copy(path)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings(settings))
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
     except Exception as exc:
-        raise StoreError(f"{settings.chroma_path} is not a readable Chroma index ({_one_line(exc)}): "
-                         f"remove it and run `python -m index build`") from exc
+        raise StoreError(
+            f"{settings.chroma_path} is not a readable Chroma index ({_one_line(exc)}): "
+            f"remove it and run `python -m index build`"
+        ) from exc
 
 
 def _read_only_copy(path: Path) -> Path:
@@ -199,13 +221,15 @@ def _read_only_copy(path: Path) -> Path:
     atexit.register(shutil.rmtree, copy.parent, True)
     try:
         shutil.copytree(path, copy, copy_function=shutil.copyfile)
-        for root, dirs, files in os.walk(copy):   # the copy is ours to write (Chroma's bookkeeping)
+        for root, dirs, files in os.walk(copy):  # the copy is ours to write (Chroma's bookkeeping)
             for name in [*dirs, *files]:
                 os.chmod(Path(root) / name, 0o700 if name in dirs else 0o600)
         os.chmod(copy, 0o700)
     except OSError as exc:
-        raise StoreError(f"COMMUNIQUE_HOME={path.parent} is read-only and {path} cannot be copied to read it "
-                         f"({_one_line(exc)}): make it readable, or free space in the temp folder") from exc
+        raise StoreError(
+            f"COMMUNIQUE_HOME={path.parent} is read-only and {path} cannot be copied to read it "
+            f"({_one_line(exc)}): make it readable, or free space in the temp folder"
+        ) from exc
     return copy
 
 
@@ -214,7 +238,7 @@ def acquire_home_lock(settings: Settings) -> None:
     path = str((settings.home / "index.lock").resolve())
     if path in _dir_locks:
         return
-    if not os.access(settings.home, os.W_OK):   # a read-only home: nothing here can write it, so no lock to take
+    if not os.access(settings.home, os.W_OK):  # a read-only home: nothing here can write it, so no lock to take
         _read_only_homes.add(str(settings.home.resolve()))
         return
     lock = FileLock(path, thread_local=False)
@@ -223,8 +247,10 @@ def acquire_home_lock(settings: Settings) -> None:
         lock.acquire(timeout=0)
     except Timeout:
         holder = owner.read_text(encoding="utf-8", errors="replace").strip() if owner.exists() else "another process"
-        raise IndexBusy(f"the index in {settings.home} is in use by {holder}; stop it first, or run a Chroma server "
-                        f"(`chroma run --path DIR`) and set COMMUNIQUE_CHROMA_URL so several processes can share it") from None
+        raise IndexBusy(
+            f"the index in {settings.home} is in use by {holder}; stop it first, or run a Chroma server "
+            f"(`chroma run --path DIR`) and set COMMUNIQUE_CHROMA_URL so several processes can share it"
+        ) from None
     owner.write_text(f"pid {os.getpid()} ({' '.join(sys.argv)[:200]})", encoding="utf-8")
     _dir_locks[path] = lock
 
@@ -258,6 +284,7 @@ def _one_line(exc: BaseException) -> str:
 
 # --------------------------------------------------------------------------- collection
 
+
 def open_collection(settings: Settings, stack_name: str | None = None, *, create: bool = False) -> Any:
     """The communiqué collection, checked against the embedding stack that will read or write it.
 
@@ -268,7 +295,8 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
     try:
         if create:
             collection = client.get_or_create_collection(
-                settings.collection, configuration={"hnsw": {"space": "cosine"}},
+                settings.collection,
+                configuration={"hnsw": {"space": "cosine"}},
                 metadata={"embeddings": stack_name, "generation": _stamp(), "updated_at": _now()},
                 embedding_function=None,
             )
@@ -278,22 +306,24 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
         raise
     except Exception as exc:
         if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
-            raise NoIndex(f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it") from exc
+            raise NoIndex(
+                f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it"
+            ) from exc
         raise StoreError(f"cannot open the index in {_where(settings)}: {_one_line(exc)}") from exc
     built_with = (collection.metadata or {}).get("embeddings")
     if built_with is None:
-        raise StoreError(f"the collection {settings.collection!r} in {_where(settings)} was not made by this tool: "
-                         f"use another COMMUNIQUE_HOME or run `python -m index build --reset SOURCE ...`")
+        raise StoreError(
+            f"the collection {settings.collection!r} in {_where(settings)} was not made by this tool: "
+            f"use another COMMUNIQUE_HOME or run `python -m index build --reset SOURCE ...`"
+        )
     if stack_name is not None and built_with != stack_name:
-        raise StoreError(f"the index in {_where(settings)} was built with embeddings {built_with!r} but "
-                         f"COMMUNIQUE_EMBEDDINGS selects {stack_name!r}; mixing models is refused: set "
-                         f"COMMUNIQUE_EMBEDDINGS={stack_spec_of(built_with)} or rebuild with `python -m index build --reset SOURCE ...`")
+        raise StoreError(
+            f"the index in {_where(settings)} was built with embeddings {built_with!r} but "
+            f"COMMUNIQUE_EMBEDDINGS selects {stack_name!r}; mixing models is refused: set "
+            f"COMMUNIQUE_EMBEDDINGS={stack_spec_of(built_with)} "
+            "or rebuild with `python -m index build --reset SOURCE ...`"
+        )
     return collection
-
-
-def collection_stack_name(settings: Settings) -> str:
-    """Which embedding stack built the existing index (StoreError if there is none)."""
-    return (open_collection(settings).metadata or {})["embeddings"]
 
 
 def drop_collection(settings: Settings) -> None:
@@ -318,10 +348,11 @@ def _stamp() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------- LangChain vector store
+
 
 class ChunkStore(VectorStore):
     """LangChain VectorStore over the Chroma collection, computing dense and sparse vectors itself.
@@ -347,7 +378,7 @@ class ChunkStore(VectorStore):
         self._embeddings = StackEmbeddings(stack=stack)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedding: Embeddings | None = None) -> "ChunkStore":
+    def open(cls, settings: Settings | None = None, embedding: Embeddings | None = None) -> ChunkStore:
         """The store over the index of `settings` (the environment's by default), created if missing.
 
         `embedding` may be given only as the StackEmbeddings of the stack these settings
@@ -361,8 +392,10 @@ class ChunkStore(VectorStore):
         elif isinstance(embedding, StackEmbeddings) and embedding.stack.name == wanted:
             stack = embedding.stack
         else:
-            raise StoreError(f"ChunkStore embeds with the stack COMMUNIQUE_EMBEDDINGS selects ({wanted!r}), not with {embedding!r}: "
-                             f"pass index.embed.StackEmbeddings({settings.embeddings!r}) or no embedding")
+            raise StoreError(
+                f"ChunkStore embeds with the stack COMMUNIQUE_EMBEDDINGS selects ({wanted!r}), not with {embedding!r}: "
+                f"pass index.embed.StackEmbeddings({settings.embeddings!r}) or no embedding"
+            )
         return cls(open_collection(settings, stack.name, create=True), stack)
 
     @property
@@ -382,13 +415,18 @@ class ChunkStore(VectorStore):
         completed = [_completed_metadata(d) for d in documents]
         dense, derived = self._vectors_for(documents, completed)
         metadatas = [{**meta, **extra} for meta, extra in zip(completed, derived)]
-        self.collection.upsert(ids=ids, embeddings=dense, documents=[d.page_content for d in documents], metadatas=metadatas)
-        self.written_sources.update(str(d.metadata["source"]) for d in documents if d.metadata.get("source") is not None)
+        self.collection.upsert(
+            ids=ids, embeddings=dense, documents=[d.page_content for d in documents], metadatas=metadatas
+        )
+        self.written_sources.update(
+            str(d.metadata["source"]) for d in documents if d.metadata.get("source") is not None
+        )
         self.touch()
         return ids
 
-    def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None,
-                  **kwargs: Any) -> list[str]:
+    def add_texts(
+        self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None, **kwargs: Any
+    ) -> list[str]:
         """Upsert plain texts (with optional metadata and ids), as Documents."""
         texts = list(texts)
         if metadatas is not None and len(metadatas) != len(texts):
@@ -396,11 +434,15 @@ class ChunkStore(VectorStore):
         docs = [Document(page_content=t, metadata=dict(metadatas[i]) if metadatas else {}) for i, t in enumerate(texts)]
         return self.add_documents(docs, ids=ids, **kwargs)
 
-    def _vectors_for(self, documents: list[Document], metadatas: list[dict[str, Any]]) -> tuple[np.ndarray, list[dict[str, str]]]:
+    def _vectors_for(
+        self, documents: list[Document], metadatas: list[dict[str, Any]]
+    ) -> tuple[np.ndarray, list[dict[str, str]]]:
         """Reuse vectors already stored for identical text; embed only the rest, in one batch."""
         hashes = [m["text_hash"] for m in metadatas]
         known: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
-        found = self.collection.get(where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"])
+        found = self.collection.get(
+            where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"]
+        )
         for emb, meta in zip(found["embeddings"], found["metadatas"]):
             extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
             if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
@@ -408,12 +450,16 @@ class ChunkStore(VectorStore):
         todo = list({h: i for i, h in reversed(list(enumerate(hashes))) if h not in known}.values())
         if todo:
             docs = [documents[i] for i in todo]
-            vectors = self.stack.embed_passages([embed_text(str(metadatas[i].get("title", "")), documents[i].page_content) for i in todo])
-            sentences = [[d.page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i, d in zip(todo, docs)]
+            vectors = self.stack.embed_passages(
+                [embed_text(str(metadatas[i].get("title", "")), documents[i].page_content) for i in todo]
+            )
+            sentences = [
+                [d.page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i, d in zip(todo, docs)
+            ]
             sentence_vectors = self.stack.embed_dense([s for group in sentences for s in group])
             offset = 0
             for j, (i, group) in enumerate(zip(todo, sentences)):
-                extra = {SENTENCE_VECTORS_KEY: encode_matrix(sentence_vectors[offset:offset + len(group)])}
+                extra = {SENTENCE_VECTORS_KEY: encode_matrix(sentence_vectors[offset : offset + len(group)])}
                 offset += len(group)
                 if vectors.sparse is not None:
                     extra[SPARSE_KEY] = vectors.sparse[j].encode()
@@ -467,41 +513,73 @@ class ChunkStore(VectorStore):
         """The k nearest chunks to a vector of this stack (e.g. from `embeddings.embed_query`)."""
         return [doc for doc, _ in self.similarity_search_with_score_by_vector(embedding, k, **kwargs)]
 
-    def similarity_search_with_score_by_vector(self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None,
-                                               **kwargs: Any) -> list[tuple[Document, float]]:
+    def similarity_search_with_score_by_vector(
+        self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
         """Chroma's own nearest-neighbour search, best first, with cosine distances."""
         if k <= 0:
             return []
-        found = self.collection.query(query_embeddings=[list(embedding)], n_results=k, where=filter,
-                                      where_document=kwargs.get("where_document"),
-                                      include=["documents", "metadatas", "distances"])
-        return [(_to_document(i, d, m), float(dist)) for i, d, m, dist
-                in zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])]
+        found = self.collection.query(
+            query_embeddings=[list(embedding)],
+            n_results=k,
+            where=filter,
+            where_document=kwargs.get("where_document"),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (_to_document(i, d, m), float(dist))
+            for i, d, m, dist in zip(
+                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0]
+            )
+        ]
 
-    def max_marginal_relevance_search(self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
-                                      **kwargs: Any) -> list[Document]:
+    def max_marginal_relevance_search(
+        self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, **kwargs: Any
+    ) -> list[Document]:
         """k chunks relevant to the query yet unlike each other (MMR over the stored dense vectors)."""
-        return self.max_marginal_relevance_search_by_vector(self._query_vector(query), k, fetch_k, lambda_mult, **kwargs)
+        return self.max_marginal_relevance_search_by_vector(
+            self._query_vector(query), k, fetch_k, lambda_mult, **kwargs
+        )
 
-    def max_marginal_relevance_search_by_vector(self, embedding: list[float], k: int = 4, fetch_k: int = 20,
-                                                lambda_mult: float = 0.5, filter: dict[str, Any] | None = None,
-                                                **kwargs: Any) -> list[Document]:
+    def max_marginal_relevance_search_by_vector(
+        self,
+        embedding: list[float],
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> list[Document]:
         """MMR among the fetch_k nearest chunks, on the vectors Chroma stores (nothing is re-embedded)."""
         if k <= 0:
             return []
-        found = self.collection.query(query_embeddings=[list(embedding)], n_results=max(fetch_k, k), where=filter,
-                                      where_document=kwargs.get("where_document"),
-                                      include=["documents", "metadatas", "embeddings"])
+        found = self.collection.query(
+            query_embeddings=[list(embedding)],
+            n_results=max(fetch_k, k),
+            where=filter,
+            where_document=kwargs.get("where_document"),
+            include=["documents", "metadatas", "embeddings"],
+        )
         ids = found["ids"][0]
         if not ids:
             return []
         vectors = np.asarray(found["embeddings"][0], np.float32)
-        chosen = maximal_marginal_relevance(np.asarray(embedding, np.float32), list(vectors), lambda_mult=lambda_mult, k=min(k, len(ids)))
+        chosen = maximal_marginal_relevance(
+            np.asarray(embedding, np.float32), list(vectors), lambda_mult=lambda_mult, k=min(k, len(ids))
+        )
         return [_to_document(ids[i], found["documents"][0][i], found["metadatas"][0][i]) for i in chosen]
 
     @classmethod
-    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: list[dict] | None = None, *,
-                   ids: list[str] | None = None, settings: Settings | None = None, **kwargs: Any) -> "ChunkStore":
+    def from_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings,
+        metadatas: list[dict] | None = None,
+        *,
+        ids: list[str] | None = None,
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> ChunkStore:
         """The store over `settings`' index (see `open`) with these texts added.
 
         Texts added this way are not tracked by the record manager: `python -m index`
@@ -535,7 +613,7 @@ def _completed_metadata(doc: Document) -> dict[str, Any]:
         meta["sentences"] = json.dumps(sentence_spans(doc.page_content))
         filled.append("sentences")
     if "date_int" not in meta and isinstance(meta.get("date"), str) and _ISO_DAY.fullmatch(meta["date"]):
-        meta["date_int"] = int(meta["date"].replace("-", ""))   # what the bot's date filters compare
+        meta["date_int"] = int(meta["date"].replace("-", ""))  # what the bot's date filters compare
         filled.append("date_int")
     if filled:
         meta[FILLED_KEY] = ",".join(filled)
@@ -563,6 +641,7 @@ def _to_document(id_: str, text: str | None, metadata: dict | None) -> Document:
 
 # --------------------------------------------------------------------------- record manager
 
+
 def record_manager(settings: Settings) -> Any:
     """LangChain's SQL record manager: which chunk hashes are indexed, grouped by source."""
     from langchain_classic.indexes import SQLRecordManager
@@ -576,7 +655,7 @@ def record_manager(settings: Settings) -> Any:
         except Exception as exc:
             if "already exists" not in str(exc):
                 raise
-            manager.create_schema()   # another process created the table between the check and the CREATE
+            manager.create_schema()  # another process created the table between the check and the CREATE
     except Exception as exc:  # a damaged SQLite file or an unreachable database
         where = "COMMUNIQUE_RECORDS_URL" if settings.records_url else str(settings.home / "records.sqlite")
         fix = "check it" if settings.records_url else "remove it, then run `python -m index build`"
@@ -590,5 +669,7 @@ def indexed_sources(manager: Any) -> set[str]:
     from sqlalchemy import select
 
     with manager._make_session() as session:
-        rows = session.execute(select(UpsertionRecord.group_id).where(UpsertionRecord.namespace == manager.namespace).distinct())
+        rows = session.execute(
+            select(UpsertionRecord.group_id).where(UpsertionRecord.namespace == manager.namespace).distinct()
+        )
         return {row[0] for row in rows if row[0] is not None}

@@ -5,6 +5,7 @@ with a SQL record manager, sha256 keys): a chunk whose text and metadata did not
 change is skipped, never re-embedded. Every write is an idempotent upsert keyed by
 that hash, so an update killed half-way finishes cleanly when run again.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ from .release import Failure, Release, Skipped
 from .settings import Settings
 from .store import ChunkStore, check_writable, drop_collection, indexed_sources, open_collection, record_manager
 
-ProgressEvent = Literal["release", "embedded"]   # a release was read / a batch of chunks was embedded
+ProgressEvent = Literal["release", "embedded"]  # a release was read / a batch of chunks was embedded
 Progress = Callable[[ProgressEvent, int], None]  # (event, amount)
 
 
@@ -38,16 +39,20 @@ class Summary:
     removed: int = 0
     failures: list[Failure] = field(default_factory=list)
     chunks_embedded: int = 0
-    skipped: list[Skipped] = field(default_factory=list)   # not indexed on purpose (duplicates)
+    skipped: list[Skipped] = field(default_factory=list)  # not indexed on purpose (duplicates)
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"removed {self.removed}, failed {len(self.failures)}"
-                + (f", skipped {len(self.skipped)}" if self.skipped else ""))
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"removed {self.removed}, failed {len(self.failures)}"
+            + (f", skipped {len(self.skipped)}" if self.skipped else "")
+        )
 
 
-def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, progress: Progress | None = None) -> Summary:
+def build(
+    sources: Iterable[str], settings: Settings, *, reset: bool = False, progress: Progress | None = None
+) -> Summary:
     """Make the index hold exactly these sources (cleanup "full").
 
     A source that fails to read keeps what the index already held for it: its stored
@@ -61,23 +66,38 @@ def build(sources: Iterable[str], settings: Settings, *, reset: bool = False, pr
     return _run(list(sources), settings, mode="full", progress=progress)
 
 
-def update(sources: Iterable[str], settings: Settings, *, prune: bool = False, progress: Progress | None = None,
-           refuse_private_urls: bool = False) -> Summary:
+def update(
+    sources: Iterable[str],
+    settings: Settings,
+    *,
+    prune: bool = False,
+    progress: Progress | None = None,
+    refuse_private_urls: bool = False,
+) -> Summary:
     """Add new and changed releases, keep the rest; with `prune`, drop files gone from the given folders.
 
     `refuse_private_urls` is for URLs given by others (an app open beyond localhost): internal addresses fail.
     """
     sources = list(sources)
     check_writable(settings)
-    summary = _run(sources, settings, mode="scoped_full", progress=progress,
-                   refuse_private=refuse_private_urls and not settings.allow_private_urls)
+    summary = _run(
+        sources,
+        settings,
+        mode="scoped_full",
+        progress=progress,
+        refuse_private=refuse_private_urls and not settings.allow_private_urls,
+    )
     if prune:
         folders = [Path(s).resolve() for s in sources if not is_url(s) and Path(s).is_dir()]
         present = {str(p.resolve()) for folder in folders for p in list_release_files(folder)}
-        unread = [f.source for f in summary.failures if os.path.isabs(f.source)]   # kept: not known to be gone
-        gone = [s for s in indexed_sources(record_manager(settings))
-                if any(_is_under(s, folder) for folder in folders) and s not in present
-                and not any(s == u or _is_under(s, Path(u)) for u in unread)]
+        unread = [f.source for f in summary.failures if os.path.isabs(f.source)]  # kept: not known to be gone
+        gone = [
+            s
+            for s in indexed_sources(record_manager(settings))
+            if any(_is_under(s, folder) for folder in folders)
+            and s not in present
+            and not any(s == u or _is_under(s, Path(u)) for u in unread)
+        ]
         summary.removed += remove(gone, settings).removed
     return summary
 
@@ -105,8 +125,15 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
 
 # --------------------------------------------------------------------------- internals
 
-def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scoped_full"], progress: Progress | None,
-         refuse_private: bool = False) -> Summary:
+
+def _run(
+    sources: list[str],
+    settings: Settings,
+    *,
+    mode: Literal["full", "scoped_full"],
+    progress: Progress | None,
+    refuse_private: bool = False,
+) -> Summary:
     progress = progress or (lambda event, n: None)
     store = _store(settings, on_embedded=lambda n: progress("embedded", n))
     manager = record_manager(settings)
@@ -114,7 +141,7 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
     _trust_only_what_chroma_holds(store, manager, summary)
     before = indexed_sources(manager)
     seen: list[str] = []
-    already_indexed: list[str] = []   # feed items not fetched again
+    already_indexed: list[str] = []  # feed items not fetched again
 
     def is_known(source: str) -> bool:
         if source in before:
@@ -124,16 +151,22 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
 
     def indexed_copy(release: Release) -> str | None:
         """Where the index holds this release already (an update must not add it again under another name)."""
-        if mode == "full":   # a build replaces the index: only copies within its own sources count
+        if mode == "full":  # a build replaces the index: only copies within its own sources count
             return None
         found = store.collection.get(where={"release_key": release.release_key}, include=["metadatas"])
         held = {str(meta.get("source")) for meta in found["metadatas"]}
         return release.source if release.source in held else min(held, default=None)
 
     def documents() -> Iterator[Document]:
-        items = read_sources(sources, max_bytes=int(settings.max_file_mb * 1_000_000),
-                             timeout=settings.fetch_timeout, is_known=is_known, indexed_copy=indexed_copy,
-                             feed_budget=settings.feed_budget, refuse_private=refuse_private)
+        items = read_sources(
+            sources,
+            max_bytes=int(settings.max_file_mb * 1_000_000),
+            timeout=settings.fetch_timeout,
+            is_known=is_known,
+            indexed_copy=indexed_copy,
+            feed_budget=settings.feed_budget,
+            refuse_private=refuse_private,
+        )
         for item in items:
             progress("release", 1)
             if isinstance(item, Skipped):
@@ -141,21 +174,25 @@ def _run(sources: list[str], settings: Settings, *, mode: Literal["full", "scope
                 continue
             chunks = [] if isinstance(item, Failure) else chunk_release(item)
             if not isinstance(item, Failure) and len(chunks) > settings.max_chunks_per_release:
-                item = Failure(item.source, f"too many passages ({len(chunks)}, limit {settings.max_chunks_per_release}, "
-                                            f"COMMUNIQUE_MAX_CHUNKS_PER_RELEASE): split the file or raise the limit")
+                item = Failure(
+                    item.source,
+                    f"too many passages ({len(chunks)}, limit {settings.max_chunks_per_release}, "
+                    f"COMMUNIQUE_MAX_CHUNKS_PER_RELEASE): split the file or raise the limit",
+                )
             if isinstance(item, Failure):
                 summary.failures.append(item)
-                if mode == "full":   # keep what the index held for it (a missing folder: all it held)
+                if mode == "full":  # keep what the index held for it (a missing folder: all it held)
                     held = {item.source} if is_url(item.source) else _sources_matching(item.source, before)
                     yield from store.documents_of(sorted(held))
                 continue
             seen.append(item.source)
             yield from (chunk.to_document() for chunk in chunks)
-        if mode == "full":   # feed items skipped because already indexed are part of the sources too
+        if mode == "full":  # feed items skipped because already indexed are part of the sources too
             yield from store.documents_of(already_indexed)
 
-    result = langchain_index(documents(), manager, store, cleanup=mode, source_id_key="source",
-                             key_encoder="sha256", batch_size=64)
+    result = langchain_index(
+        documents(), manager, store, cleanup=mode, source_id_key="source", key_encoder="sha256", batch_size=64
+    )
     del result  # chunk-level counts; releases are counted from the store's journal below
     current = set(seen)
     for source in dict.fromkeys(seen):
@@ -177,14 +214,18 @@ def _trust_only_what_chroma_holds(store: ChunkStore, manager: object, summary: S
     check = check_records(store.collection, manager)
     if not check.ok:
         lost = sources_of(manager, check.missing)
-        manager.delete_keys(sorted(check.missing))   # type: ignore[attr-defined]
-        summary.warnings.append(f"the record manager listed {len(check.missing)} chunks of {len(lost)} releases that Chroma "
-                                f"does not hold (data lost, swapped or restored apart): they are indexed again when among the sources")
+        manager.delete_keys(sorted(check.missing))  # type: ignore[attr-defined]
+        summary.warnings.append(
+            f"the record manager listed {len(check.missing)} chunks of {len(lost)} releases that Chroma "
+            f"does not hold (data lost, swapped or restored apart): they are indexed again when among the sources"
+        )
     write_stamp(manager, store.collection)
 
 
 def _store(settings: Settings, on_embedded: Callable[[int], None] | None = None) -> ChunkStore:
-    collection = open_collection(settings, stack_name(settings.embeddings), create=True)   # refuse a mismatch before loading a model
+    collection = open_collection(
+        settings, stack_name(settings.embeddings), create=True
+    )  # refuse a mismatch before loading a model
     return ChunkStore(collection, load_stack(settings.embeddings), on_embedded=on_embedded)
 
 
@@ -202,7 +243,7 @@ def _is_under(source: str, folder: Path) -> bool:
 def _sources_matching(source: str, known: set[str]) -> set[str]:
     try:
         path = Path(source).resolve()
-    except (RuntimeError, OSError):   # a symlink loop names nothing that can be indexed
+    except (RuntimeError, OSError):  # a symlink loop names nothing that can be indexed
         return {source} & known
     return {s for s in known if s == str(path) or (not is_url(s) and _is_under(s, path))}
 

@@ -1,10 +1,11 @@
 """Who may change the index from the app: adding and removing releases share one gate (ChangeGate).
 
-  * AddPolicy              free on localhost, else behind COMMUNIQUE_ADMIN_PASSWORD (disabled without one);
-  * local_request_refusal  on the password-free localhost app, each request must really come from a
-                           localhost page (Host, Origin, no proxy headers: DNS rebinding, issue 12.8);
-  * PasswordGuard          per-client back-off on wrong admin passwords, each miss logged (issue 12.10).
+* AddPolicy              free on localhost, else behind COMMUNIQUE_ADMIN_PASSWORD (disabled without one);
+* local_request_refusal  on the password-free localhost app, each request must really come from a
+                         localhost page (Host, Origin, no proxy headers: DNS rebinding, issue 12.8);
+* PasswordGuard          per-client back-off on wrong admin passwords, each miss logged (issue 12.10).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -21,8 +22,10 @@ from index.settings import Settings
 log = logging.getLogger("communique.app")
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-DISABLED_TEXT = ("Adding or removing releases is disabled: the app is reachable beyond localhost and no "
-                 "COMMUNIQUE_ADMIN_PASSWORD is set.")
+DISABLED_TEXT = (
+    "Adding or removing releases is disabled: the app is reachable beyond localhost and no "
+    "COMMUNIQUE_ADMIN_PASSWORD is set."
+)
 
 Change = Literal["add", "remove"]
 _NOT_DONE = {"add": "releases were not added", "remove": "no release was removed"}
@@ -36,9 +39,12 @@ class AddPolicy:
     password: str | None
 
     @classmethod
-    def for_launch(cls, host: str, share: bool, settings: Settings) -> "AddPolicy":
+    def for_launch(cls, host: str, share: bool, settings: Settings) -> AddPolicy:
         """The policy of an app listening on `host` (a share link is never local)."""
-        return cls(local=host.strip().strip("[]").lower() in LOCAL_HOSTS and not share, password=settings.admin_password or None)
+        return cls(
+            local=host.strip().strip("[]").lower() in LOCAL_HOSTS and not share,
+            password=settings.admin_password or None,
+        )
 
     @property
     def needs_password(self) -> bool:
@@ -53,8 +59,14 @@ class AddPolicy:
         if self.local:
             return None
         if not self.password:
-            return ("Adding releases is disabled: the app is reachable beyond localhost and no "
-                    "COMMUNIQUE_ADMIN_PASSWORD is set.") if change == "add" else DISABLED_TEXT
+            return (
+                (
+                    "Adding releases is disabled: the app is reachable beyond localhost and no "
+                    "COMMUNIQUE_ADMIN_PASSWORD is set."
+                )
+                if change == "add"
+                else DISABLED_TEXT
+            )
         if not hmac.compare_digest((given or "").encode("utf-8"), self.password.encode("utf-8")):
             return f"Wrong admin password: {_NOT_DONE[change]}."
         return None
@@ -65,7 +77,7 @@ class PasswordGuard:
 
     def __init__(self, first: float = 1.0, longest: float = 300.0) -> None:
         self.first, self.longest = first, longest
-        self._misses: dict[str, tuple[int, float]] = {}   # client -> (misses in a row, refused until)
+        self._misses: dict[str, tuple[int, float]] = {}  # client -> (misses in a row, refused until)
         self._lock = threading.Lock()
 
     def wait(self, client: str) -> float:
@@ -93,9 +105,11 @@ def local_request_refusal(request: Any, change: Change = "add") -> str | None:
     """
     headers = getattr(request, "headers", None)
     if headers is None:
-        return None   # called in-process, not over HTTP
+        return None  # called in-process, not over HTTP
     done = "added" if change == "add" else "removed"
-    refused = f"Refused: without COMMUNIQUE_ADMIN_PASSWORD, releases can only be {done} from a page served on localhost."
+    refused = (
+        f"Refused: without COMMUNIQUE_ADMIN_PASSWORD, releases can only be {done} from a page served on localhost."
+    )
     host = (headers.get("host") or "").strip().lower()
     if _hostname(f"//{host}") not in LOCAL_HOSTS or headers.get("x-forwarded-for") or headers.get("forwarded"):
         return refused

@@ -1,4 +1,5 @@
 """Example questions that fit the served index: COMMUNIQUE_EXAMPLES, else built from the indexed releases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,10 +19,10 @@ def example_questions(settings: Settings, releases: Sequence[ReleaseInfo]) -> li
         return list(settings.examples[:MAX_EXAMPLES])
     questions: list[str] = []
     by_lang: dict[str, list[ReleaseInfo]] = {}
-    for release in releases:           # newest first (index.catalog's order)
+    for release in releases:  # newest first (index.catalog's order)
         if release.title.strip():
             by_lang.setdefault(release.lang, []).append(release)
-    while by_lang and len(questions) < MAX_EXAMPLES:   # one language after the other
+    while by_lang and len(questions) < MAX_EXAMPLES:  # one language after the other
         for lang in sorted(by_lang):
             if by_lang[lang] and len(questions) < MAX_EXAMPLES:
                 title = " ".join(by_lang[lang].pop(0).title.split())

@@ -3,6 +3,7 @@
 Plain objects over an IndexKeeper and an AddPolicy, so they are tested without Blocks;
 app.py only binds them to components.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,15 +12,15 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from bot import Answer, answer_stream
-from bot.feedback import FeedbackStore
-from bot.query import MAX_QUESTION_CHARS   # one cap for the app, the CLI and the library
+from bot.feedback import FeedbackStore, Rating
+from bot.query import MAX_QUESTION_CHARS  # one cap for the app, the CLI and the library
 from index.dates import ISO_PREFIX, date_bound
 from index.settings import Settings
 
@@ -52,7 +53,7 @@ class ChatFilters:
 
 
 def parse_language(lang: str | None) -> str | None:
-    """"Any"/"English"/"French" (or "", "en", "fr") as a language code or None; InputError otherwise."""
+    """ "Any"/"English"/"French" (or "", "en", "fr") as a language code or None; InputError otherwise."""
     choice = (lang or "").strip().lower()
     codes = {k.lower(): v for k, v in LANGUAGES.items()} | {"": None, "en": "en", "fr": "fr"}
     if choice not in codes:
@@ -75,11 +76,15 @@ def parse_date(value: str | None, label: str) -> str | None:
     if not text:
         return None
     if not ISO_PREFIX.fullmatch(text):
-        raise InputError(f"“{label}” date {text!r} is not a date: use YYYY-MM-DD (or YYYY-MM, or YYYY), e.g. 2024-06-11.")
+        raise InputError(
+            f"“{label}” date {text!r} is not a date: use YYYY-MM-DD (or YYYY-MM, or YYYY), e.g. 2024-06-11."
+        )
     try:
         date_bound(text)
     except ValueError:
-        raise InputError(f"“{label}” date {text!r} does not exist in the calendar: use YYYY-MM-DD, e.g. 2024-06-11.") from None
+        raise InputError(
+            f"“{label}” date {text!r} does not exist in the calendar: use YYYY-MM-DD, e.g. 2024-06-11."
+        ) from None
     return text
 
 
@@ -90,8 +95,10 @@ def clean_history(history: Any) -> list[dict]:
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             continue
         content = message.get("content")
-        if isinstance(content, list):   # Gradio's normalised form: [{"type": "text", "text": ...}]
-            content = " ".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        if isinstance(content, list):  # Gradio's normalised form: [{"type": "text", "text": ...}]
+            content = " ".join(
+                part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+            )
         if isinstance(content, str) and content.strip():
             messages.append({"role": message["role"], "content": content})
     return messages
@@ -111,44 +118,65 @@ class Asker:
     def __init__(self, settings: Settings, keeper: IndexKeeper) -> None:
         self.settings, self.keeper = settings, keeper
 
-    def ask(self, message: str | None, history: Any = None, lang: str | None = None,
-            date_from: str | None = None, date_to: str | None = None) -> Iterator[str | Answer]:
+    def ask(
+        self,
+        message: str | None,
+        history: Any = None,
+        lang: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Iterator[str | Answer]:
         """Pieces of the answer text as they are written, then the final Answer."""
         question = " ".join((message or "").split())
         try:
             if not question:
                 raise InputError("Please type a question.")
             if len(question) > MAX_QUESTION_CHARS:
-                raise InputError(f"The question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS}).")
+                raise InputError(
+                    f"The question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})."
+                )
             filters = parse_filters(lang, date_from, date_to)
         except InputError as exc:
             yield notice_answer(question, str(exc))
             return
         building = self.keeper.building
         if not building and self.keeper.empty:
-            self.keeper.refresh()   # another process may have filled it since
+            self.keeper.refresh()  # another process may have filled it since
             if self.keeper.empty:
                 yield notice_answer(question, self.keeper.empty_text)
                 return
         final: Answer | None = None
-        for item in answer_stream(question, clean_history(history), lang=filters.lang, date_from=filters.date_from,
-                                  date_to=filters.date_to, settings=self.settings):
+        for item in answer_stream(
+            question,
+            clean_history(history),
+            lang=filters.lang,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            settings=self.settings,
+        ):
             if isinstance(item, Answer):
                 final = item
             elif not building:
                 yield self.keeper.shown(item)
         assert final is not None
-        if final.mode == "error":   # e.g. "the index is unavailable: <path>": the server's paths only where shown
-            final = dataclasses.replace(final, text=self.keeper.shown(final.text),
-                                        error=final.error and self.keeper.shown(final.error))
+        if final.mode == "error":  # e.g. "the index is unavailable: <path>": the server's paths only where shown
+            final = dataclasses.replace(
+                final, text=self.keeper.shown(final.text), error=final.error and self.keeper.shown(final.error)
+            )
         if building and not final.found:
             final = notice_answer(question, BUILDING_TEXT.format(note=self.keeper.build_note))
         elif building:
             yield final.text
         yield final
 
-    def answer(self, message: str | None, history: Any = None, lang: str | None = None,
-               date_from: str | None = None, date_to: str | None = None) -> Answer:
+    def answer(
+        self,
+        message: str | None,
+        history: Any = None,
+        lang: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Answer:
         """The final Answer of ask(); an unexpected exception becomes an error Answer (logged, never a traceback)."""
         final = None
         try:
@@ -157,7 +185,9 @@ class Asker:
                     final = item
         except Exception as exc:
             log.exception("answering failed")
-            final = notice_answer(str(message or ""), f"Something went wrong while answering: {type(exc).__name__}: {exc}")
+            final = notice_answer(
+                str(message or ""), f"Something went wrong while answering: {type(exc).__name__}: {exc}"
+            )
         assert final is not None
         return final
 
@@ -187,8 +217,11 @@ class ChatHandlers:
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        display = [*state["display"], {"role": "user", "content": present.escape_markdown(question)},
-                   {"role": "assistant", "content": "…"}]
+        display = [
+            *state["display"],
+            {"role": "user", "content": present.escape_markdown(question)},
+            {"role": "assistant", "content": "…"},
+        ]
         yield "", display, gr.skip(), gr.skip()
         pieces: list[str] = []
         final: Answer | None = None
@@ -209,10 +242,17 @@ class ChatHandlers:
         note = None if final.citations else ("This answer cites no passage." if final.found else "No passage cited.")
         sources = present.citations_html(final.citations, note)
         at = len(display) - 1
-        state = {**state, "history": [*state["history"], {"role": "user", "content": question},
-                                      {"role": "assistant", "content": final.text}],
-                 "display": display, "sources": {**state["sources"], at: sources},
-                 "turns": {**state.get("turns", {}), at: {"question": question, "answer": present.answer_dict(final)}}}
+        state = {
+            **state,
+            "history": [
+                *state["history"],
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": final.text},
+            ],
+            "display": display,
+            "sources": {**state["sources"], at: sources},
+            "turns": {**state.get("turns", {}), at: {"question": question, "answer": present.answer_dict(final)}},
+        }
         yield "", display, sources, state
 
     def show_sources(self, state: dict, evt: gr.SelectData) -> Any:
@@ -242,13 +282,19 @@ class ChatHandlers:
         turn = state.get("turns", {}).get(index)
         if turn is None or not isinstance(data.liked, bool):
             return gr.skip(), state
-        rating = "up" if data.liked else "down"
+        rating: Rating = "up" if data.liked else "down"
         known = state.get("rated", {}).get(index)
         try:
             if known is None:
                 answer = turn["answer"]
-                known = self.feedback.record(rating=rating, question=turn["question"], answer=answer["answer"],
-                                             mode=answer["mode"], lang=answer["lang"], citations=answer["citations"])
+                known = self.feedback.record(
+                    rating=rating,
+                    question=turn["question"],
+                    answer=answer["answer"],
+                    mode=answer["mode"],
+                    lang=answer["lang"],
+                    citations=answer["citations"],
+                )
             else:
                 self.feedback.change(known, rating=rating)
         except Exception as exc:
@@ -279,16 +325,17 @@ class ChatHandlers:
         turns = [turn for _, turn in sorted((state or {}).get("turns", {}).items())]
         if not turns:
             return gr.DownloadButton(value=None, interactive=False)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
         folder = self._exports / stamp
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "conversation.md"
         path.write_text(present.conversation_markdown(turns), encoding="utf-8")
         return gr.DownloadButton(value=str(path), interactive=True)
 
-    def chat(self, message: str, history: list | None = None, lang: str = "any", date_from: str = "",
-             date_to: str = "") -> dict:
-        """Answer a question from the indexed releases: {"answer", "found", "mode", "lang", "error", "citations", "text"}."""
+    def chat(
+        self, message: str, history: list | None = None, lang: str = "any", date_from: str = "", date_to: str = ""
+    ) -> dict:
+        """Answer a question from the indexed releases: {"answer", "found", "mode", "lang", "error", "citations", "text"}."""  # noqa: E501 (Gradio shows it as the /chat API description)
         return present.answer_dict(self.asker.answer(message, history, lang, date_from, date_to))
 
 
@@ -300,18 +347,26 @@ class IndexHandlers:
 
     def __init__(self, keeper: IndexKeeper, policy: AddPolicy, gate: ChangeGate | None = None) -> None:
         self.keeper, self.policy = keeper, policy
-        self.gate = gate or ChangeGate(policy)   # adding and removing: back-off, password, Host/Origin
+        self.gate = gate or ChangeGate(policy)  # adding and removing: back-off, password, Host/Origin
 
     def view(self, text: str = "", lang: str = "Any", date_from: str = "", date_to: str = "") -> tuple:
         """Everything that shows the index: (notice, status, timer, table, picker, list note, chart, chart note,
         examples label, *example buttons); the timer ticks while the start-up build runs."""
         notice = self.keeper.notice()
         examples = self.examples()
-        buttons = [gr.Button(value=examples[i] if i < len(examples) else "", visible=i < len(examples))
-                   for i in range(MAX_EXAMPLES)]
-        return (gr.Markdown(value=present.escape_markdown(notice), visible=bool(notice)), self.keeper.status_markdown(),
-                gr.Timer(active=self.keeper.building), *self.table(text, lang, date_from, date_to), *self.chart(),
-                gr.Markdown(visible=bool(examples)), *buttons)
+        buttons = [
+            gr.Button(value=examples[i] if i < len(examples) else "", visible=i < len(examples))
+            for i in range(MAX_EXAMPLES)
+        ]
+        return (
+            gr.Markdown(value=present.escape_markdown(notice), visible=bool(notice)),
+            self.keeper.status_markdown(),
+            gr.Timer(active=self.keeper.building),
+            *self.table(text, lang, date_from, date_to),
+            *self.chart(),
+            gr.Markdown(visible=bool(examples)),
+            *buttons,
+        )
 
     def refresh_view(self, text: str = "", lang: str = "Any", date_from: str = "", date_to: str = "") -> tuple:
         """Read the index again, then view()."""
@@ -327,14 +382,21 @@ class IndexHandlers:
         """(release table, removal picker, note) for these filters; a bad filter leaves the table and says why."""
         releases = self.keeper.releases
         try:
-            where = ReleaseFilter(text or "", parse_language(lang), parse_date(date_from, "From"), parse_date(date_to, "To"))
+            where = ReleaseFilter(
+                text or "", parse_language(lang), parse_date(date_from, "From"), parse_date(date_to, "To")
+            )
         except InputError as exc:
             return gr.skip(), gr.skip(), present.escape_markdown(str(exc))
         frame, _ = release_table(releases, self.keeper.settings.uploads_dir, where)
-        _, choices = release_table(releases, self.keeper.settings.uploads_dir)   # every release can be picked
+        _, choices = release_table(releases, self.keeper.settings.uploads_dir)  # every release can be picked
         total = f"{len(releases)} release{'s' if len(releases) != 1 else ''}"
-        note = (f"{len(frame)} of {total} shown." if len(frame) != len(releases)
-                else f"{total} indexed." if releases else "No release is indexed yet.")
+        note = (
+            f"{len(frame)} of {total} shown."
+            if len(frame) != len(releases)
+            else f"{total} indexed."
+            if releases
+            else "No release is indexed yet."
+        )
         return frame, gr.Dropdown(choices=choices), note
 
     def chart(self) -> tuple:
@@ -353,8 +415,14 @@ class IndexHandlers:
         chosen = [k for k in chosen if k != key] if key in chosen else [*chosen, key]
         return gr.Dropdown(value=chosen)
 
-    def add_releases(self, files: list[str] | None, urls: str, password: str, request: gr.Request = None,
-                     progress: gr.Progress = gr.Progress()) -> tuple:
+    def add_releases(
+        self,
+        files: list[str] | None,
+        urls: str,
+        password: str,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects progress tracking through this default)
+    ) -> tuple:
         """Store the uploads, then run the incremental update on them and on the URLs: (result, status, files).
 
         URLs given on an app open beyond localhost may not lead to internal addresses (issue 12.9)."""
@@ -368,8 +436,8 @@ class IndexHandlers:
         result, ran = self.keeper.add(files, urls, report, refuse_private_urls=not self.policy.local)
         return result, self.keeper.status_markdown(), None if ran else gr.skip()
 
-    def remove_releases(self, picked: list[str] | None, password: str, request: gr.Request = None) -> tuple:
-        """Remove the picked releases (keys from the picker, or sources), behind the same gate as adding: (result, picker)."""
+    def remove_releases(self, picked: list[str] | None, password: str, request: gr.Request | None = None) -> tuple:
+        """Remove the picked releases (keys from the picker, or sources), behind the same gate as adding: (result, picker)."""  # noqa: E501 (Gradio shows it as the API description)
         refusal = self.gate.refusal(password, request, "remove")
         if refusal:
             return refusal, gr.skip()
@@ -377,4 +445,3 @@ class IndexHandlers:
         sources = [by_key.get(p, p) for p in picked or []]
         result = self.keeper.remove(sources)
         return result, gr.Dropdown(value=[])
-

@@ -1,4 +1,5 @@
 """The app's view of its index: cached status and release list, the start-up build, and one writer at a time."""
+
 from __future__ import annotations
 
 import logging
@@ -19,12 +20,16 @@ from .uploads import gather_sources, summary_text
 
 log = logging.getLogger("communique.app")
 
-EMPTY_INDEX_TEXT = ("The index holds no releases yet, so there is nothing to answer from. Add releases in the "
-                    "“Index” tab (upload .txt, .md, .html or .pdf files, or paste release or feed URLs), or set "
-                    "COMMUNIQUE_CORPUS to a folder of releases and restart the app.")
-EMPTY_INDEX_TEXT_NO_ADD = ("The index holds no releases yet, so there is nothing to answer from. The administrator can "
-                           "set COMMUNIQUE_CORPUS to a folder of releases and restart the app, or set "
-                           "COMMUNIQUE_ADMIN_PASSWORD to add releases from the “Index” tab.")
+EMPTY_INDEX_TEXT = (
+    "The index holds no releases yet, so there is nothing to answer from. Add releases in the "
+    "“Index” tab (upload .txt, .md, .html or .pdf files, or paste release or feed URLs), or set "
+    "COMMUNIQUE_CORPUS to a folder of releases and restart the app."
+)
+EMPTY_INDEX_TEXT_NO_ADD = (
+    "The index holds no releases yet, so there is nothing to answer from. The administrator can "
+    "set COMMUNIQUE_CORPUS to a folder of releases and restart the app, or set "
+    "COMMUNIQUE_ADMIN_PASSWORD to add releases from the “Index” tab."
+)
 BUSY_TEXT = "The index is being updated (start-up build or another update): try again when it has finished."
 
 # (releases read, releases in all or None when unknown, chunks embedded)
@@ -36,8 +41,8 @@ class IndexKeeper:
 
     def __init__(self, settings: Settings, empty_text: str = EMPTY_INDEX_TEXT, *, show_location: bool = True) -> None:
         self.settings = settings
-        self.empty_text = empty_text   # what to tell users while the index is empty
-        self.show_location = show_location   # the server's paths: only on localhost, not for anonymous users (shown)
+        self.empty_text = empty_text  # what to tell users while the index is empty
+        self.show_location = show_location  # the server's paths: only on localhost, not for anonymous users (shown)
         self.write_lock = threading.Lock()
         self.building = False
         self.build_note = ""
@@ -46,7 +51,7 @@ class IndexKeeper:
         self.status_error: str | None = None
         self.status_error_kind: type[Exception] | None = None
         self.releases: list[ReleaseInfo] = []
-        self.version = 0      # bumped on every refresh that changed what the index holds
+        self.version = 0  # bumped on every refresh that changed what the index holds
         self.refresh()
 
     def refresh(self) -> None:
@@ -124,8 +129,14 @@ class IndexKeeper:
 
     # -- writes from the app (the caller checks the AddPolicy)
 
-    def add(self, files: Iterable[str] | None, urls: str | None, progress: AddProgress | None = None, *,
-            refuse_private_urls: bool = False) -> tuple[str, bool]:
+    def add(
+        self,
+        files: Iterable[str] | None,
+        urls: str | None,
+        progress: AddProgress | None = None,
+        *,
+        refuse_private_urls: bool = False,
+    ) -> tuple[str, bool]:
         """Store the uploads, then run the incremental update on them and on the URLs: (result text, whether it ran).
 
         `refuse_private_urls` for URLs given by others (issue 12.9); a new upload that fails to index is
@@ -146,11 +157,15 @@ class IndexKeeper:
                 progress(0, total, 0)
             log.info("adding releases: %s", ", ".join(sources))
             try:
-                summary = update(sources, self.settings, progress=_counting(progress, total) if progress else None,
-                                 refuse_private_urls=refuse_private_urls)
+                summary = update(
+                    sources,
+                    self.settings,
+                    progress=_counting(progress, total) if progress else None,
+                    refuse_private_urls=refuse_private_urls,
+                )
             except StoreError as exc:
                 return f"The index is unavailable, nothing was added: {exc}", False
-            except Exception as exc:   # shown as a message; the traceback goes to the console
+            except Exception as exc:  # shown as a message; the traceback goes to the console
                 log.exception("adding releases failed")
                 self.refresh()
                 return f"The update failed: {type(exc).__name__}: {exc}", False
@@ -187,14 +202,17 @@ class IndexKeeper:
 
     def _changed(self) -> None:
         self.refresh()
-        refresh_bot(self.settings)   # the next question sees the change at once
+        refresh_bot(self.settings)  # the next question sees the change at once
 
     # -- what the page shows
 
     def notice(self) -> str:
         """A one-line message above the chat, or "" when all is well."""
         if self.building:
-            return f"The index is being built from COMMUNIQUE_CORPUS ({self.build_note}); answers come from what is indexed so far."
+            return (
+                f"The index is being built from COMMUNIQUE_CORPUS ({self.build_note}); "
+                "answers come from what is indexed so far."
+            )
         if self.status_error and not self.empty:
             return f"⚠️ The index is unavailable: {self.shown(self.status_error)}"
         if self.empty:
@@ -216,6 +234,7 @@ class IndexKeeper:
 
         def esc(text: str) -> str:
             return present.escape_markdown(self.shown(str(text)))
+
         if self.building:
             table += f"\n\nBuilding from COMMUNIQUE_CORPUS: {esc(self.build_note)}"
         elif self.build_note:
@@ -231,4 +250,5 @@ def _counting(report: AddProgress | None, total: int | None) -> Callable[[str, i
         counts[event] = counts.get(event, 0) + n
         if report:
             report(counts["release"], total, counts["embedded"])
+
     return on_event

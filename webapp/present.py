@@ -12,6 +12,7 @@ Two output contexts, two escapers:
     HTML-escaped, and Markdown's link, emphasis, code, LaTeX and autolink syntax
     turned into character references, so nothing in it forms markup.
 """
+
 from __future__ import annotations
 
 import html
@@ -28,14 +29,21 @@ LANG_NAMES = {"en": "English", "fr": "French"}
 
 # HTML's specials, and the characters that can start Markdown syntax (links, images, emphasis,
 # code, tables, LaTeX, headings, autolinks), as character references, in one pass.
-_MARKDOWN_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-                                   **{c: f"&#{ord(c)};" for c in "\\`*_{}[]()#|~$!:@="}})
-_WWW = re.compile(r"(?i)\bwww\.")          # GFM autolinks "www.example.com" even without a scheme
+_MARKDOWN_SPECIAL = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&#39;",
+        **{c: f"&#{ord(c)};" for c in "\\`*_{}[]()#|~$!:@="},
+    }
+)
+_WWW = re.compile(r"(?i)\bwww\.")  # GFM autolinks "www.example.com" even without a scheme
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\s]")
 
 
 # --------------------------------------------------------------------------- escaping
-
 
 
 def escape_html(text: object) -> str:
@@ -123,7 +131,9 @@ def _short_url(url: str) -> str:
 
 # --------------------------------------------------------------------------- the sources panel (HTML)
 
-SOURCES_PLACEHOLDER = '<p class="cq-empty">The passages an answer cites appear here, with the quoted sentences highlighted.</p>'
+SOURCES_PLACEHOLDER = (
+    '<p class="cq-empty">The passages an answer cites appear here, with the quoted sentences highlighted.</p>'
+)
 
 
 def group_citations(citations: Sequence[Citation]) -> list[list[Citation]]:
@@ -138,17 +148,24 @@ def release_html(group: Sequence[Citation]) -> str:
     """One cited release: title, date, language and link or file name once, then each passage with its [n]."""
     first = group[0]
     link = source_link(first)
-    where = (_link_html(link, _short_url(link)) if link
-             else f'<span class="cq-file" title="release file">{escape_html(source_name(first))}</span>')
+    where = (
+        _link_html(link, _short_url(link))
+        if link
+        else f'<span class="cq-file" title="release file">{escape_html(source_name(first))}</span>'
+    )
     meta = " · ".join([escape_html(first.date or "undated"), escape_html(lang_name(first.lang)), where])
     numbers = "".join(f"[{c.n}]" for c in group)
-    passages = "".join(f'<div class="cq-item" data-n="{c.n}"><span class="cq-n">[{c.n}]</span>'
-                       f'<blockquote class="cq-passage">{highlight_html(c.text, c.quotes)}</blockquote></div>'
-                       for c in group)
-    return (f'<article class="cq-source" data-n="{" ".join(str(c.n) for c in group)}">'
-            f'<div class="cq-head"><span class="cq-n">{numbers}</span> '
-            f'<span class="cq-title">{escape_html(first.title or source_name(first))}</span></div>'
-            f'<div class="cq-meta">{meta}</div>{passages}</article>')
+    passages = "".join(
+        f'<div class="cq-item" data-n="{c.n}"><span class="cq-n">[{c.n}]</span>'
+        f'<blockquote class="cq-passage">{highlight_html(c.text, c.quotes)}</blockquote></div>'
+        for c in group
+    )
+    return (
+        f'<article class="cq-source" data-n="{" ".join(str(c.n) for c in group)}">'
+        f'<div class="cq-head"><span class="cq-n">{numbers}</span> '
+        f'<span class="cq-title">{escape_html(first.title or source_name(first))}</span></div>'
+        f'<div class="cq-meta">{meta}</div>{passages}</article>'
+    )
 
 
 def citation_html(citation: Citation) -> str:
@@ -165,14 +182,20 @@ def citations_html(citations: Sequence[Citation], note: str | None = None) -> st
 
 SOURCES_CSS = """
 .cq-sources { display: flex; flex-direction: column; gap: 12px; }
-.cq-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; background: var(--background-fill-secondary); }
+.cq-source {
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
+  background: var(--background-fill-secondary);
+}
 .cq-head { font-weight: 600; margin-bottom: 2px; }
 .cq-n { color: var(--color-accent); margin-right: 4px; }
 .cq-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px; overflow-wrap: anywhere; }
 .cq-file { font-family: var(--font-mono); font-size: 0.95em; }
 .cq-item { display: flex; gap: 6px; align-items: flex-start; margin-top: 6px; }
 .cq-item > .cq-n { flex: none; font-weight: 600; }
-.cq-passage { flex: 1; margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent); white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto; }
+.cq-passage {
+  flex: 1; margin: 0; padding-left: 10px; border-left: 3px solid var(--border-color-accent);
+  white-space: pre-wrap; font-size: 0.92em; max-height: 18em; overflow-y: auto;
+}
 .cq-quote { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
 .cq-empty { color: var(--body-text-color-subdued); font-style: italic; }
 """
@@ -189,10 +212,16 @@ def answer_markdown(answer: Answer) -> str:
         for group in group_citations(answer.citations):
             c = group[0]
             link = source_link(c)
-            where = _link_html(link, _short_url(link), escape_markdown) if link else f"<code>{escape_markdown(source_name(c))}</code>"
+            where = (
+                _link_html(link, _short_url(link), escape_markdown)
+                if link
+                else f"<code>{escape_markdown(source_name(c))}</code>"
+            )
             numbers = "".join(f"&#91;{g.n}&#93;" for g in group)
-            lines.append(f"{numbers} {escape_markdown(c.title or source_name(c))} — "
-                         f"{escape_markdown(c.date or 'undated')} · {escape_markdown(lang_name(c.lang))} · {where}")
+            lines.append(
+                f"{numbers} {escape_markdown(c.title or source_name(c))} — "
+                f"{escape_markdown(c.date or 'undated')} · {escape_markdown(lang_name(c.lang))} · {where}"
+            )
         parts.append("<small><b>Sources</b><br>" + "<br>".join(lines) + "</small>")
     return "\n\n".join(parts)
 
@@ -209,7 +238,10 @@ def answer_plain_text(answer: Answer) -> str:
     """The answer followed by a "Sources:" list, as plain text."""
     if not answer.citations:
         return neutralise_bidi(answer.text)
-    lines = [f"[{c.n}] {c.title or source_name(c)} ({c.date or 'undated'}, {c.lang}) — {source_name(c)}" for c in answer.citations]
+    lines = [
+        f"[{c.n}] {c.title or source_name(c)} ({c.date or 'undated'}, {c.lang}) — {source_name(c)}"
+        for c in answer.citations
+    ]
     return neutralise_bidi(answer.text + "\n\nSources:\n" + "\n".join(lines))
 
 
@@ -244,17 +276,27 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the index panel (Markdown)
 
 
-def status_markdown(status: IndexStatus | None, error: str | None = None,
-                    shown: Callable[[str], str] = str) -> str:
-    """What the index holds, as a Markdown list (every value passed through `shown`, e.g. to hide paths, then escaped)."""
+def status_markdown(status: IndexStatus | None, error: str | None = None, shown: Callable[[str], str] = str) -> str:
+    """What the index holds, as a Markdown list.
+
+    Every value is passed through `shown` (e.g. to hide paths), then escaped."""
+
     def esc(value: object) -> str:
         return escape_markdown(shown(str(value)))
+
     if status is None:
         return f"**Index:** {esc(error or 'unknown')}"
     langs = ", ".join(f"{lang_name(k)} {n}" for k, n in sorted(status.languages.items())) or "none"
     span = f"{status.first_date} to {status.last_date}" if status.first_date else "no dated releases"
-    rows = [("Releases", status.releases), ("Chunks", status.chunks), ("Languages", langs), ("Dates", span),
-            ("Last update", status.updated_at or "never"), ("Embeddings", status.embeddings), ("Location", status.where)]
+    rows = [
+        ("Releases", status.releases),
+        ("Chunks", status.chunks),
+        ("Languages", langs),
+        ("Dates", span),
+        ("Last update", status.updated_at or "never"),
+        ("Embeddings", status.embeddings),
+        ("Location", status.where),
+    ]
     return "\n".join(f"- **{k}:** {esc(v)}" for k, v in rows)
 
 
@@ -284,8 +326,11 @@ def conversation_markdown(turns: Sequence[dict[str, Any]], title: str = "NATO co
             c = group[0]
             numbers = "".join(f"[{g['n']}]" for g in group)
             where = c.get("url") or f"file {c.get('source')}"
-            out += [f"- {numbers} {c.get('title') or c.get('source')} — {c.get('date') or 'undated'}, "
-                    f"{lang_name(c.get('lang'))} — {where}", ""]
+            out += [
+                f"- {numbers} {c.get('title') or c.get('source')} — {c.get('date') or 'undated'}, "
+                f"{lang_name(c.get('lang'))} — {where}",
+                "",
+            ]
             for g in group:
                 quoted = " … ".join(q.strip() for q in g.get("quoted") or []) or str(g.get("passage", ""))
                 out += [f"  [{g['n']}]", "", "\n".join("  " + line for line in _quote_block(quoted).splitlines()), ""]

@@ -1,4 +1,5 @@
 """The Index tab's release list and coverage chart, as pandas frames built from index.catalog's ReleaseInfo."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +43,7 @@ class ReleaseFilter:
 
     text: str = ""
     lang: str | None = None
-    date_from: str | None = None   # YYYY[-MM[-DD]], already checked
+    date_from: str | None = None  # YYYY[-MM[-DD]], already checked
     date_to: str | None = None
 
     def admits(self, release: ReleaseInfo, source: str) -> bool:
@@ -63,8 +64,9 @@ class ReleaseFilter:
         return True
 
 
-def release_table(releases: Sequence[ReleaseInfo], uploads_dir: Path,
-                  where: ReleaseFilter = ReleaseFilter()) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+def release_table(
+    releases: Sequence[ReleaseInfo], uploads_dir: Path, where: ReleaseFilter = ReleaseFilter()
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """The rows to show (COLUMNS) and, for the removal picker, (label, key) of the same releases."""
     rows, choices = [], []
     for release in releases:

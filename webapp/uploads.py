@@ -1,5 +1,6 @@
 """Uploaded release files: sanitised names under COMMUNIQUE_HOME/uploads (the same name again replaces the file);
 inputs turned into update sources."""
+
 from __future__ import annotations
 
 import hashlib
@@ -52,18 +53,20 @@ def store_upload(path: Path, uploads_dir: Path, max_bytes: int) -> Path:
         raise UploadRejected(f"unsupported file type {suffix or '(none)'}: upload {', '.join(UPLOAD_SUFFIXES)} files")
     size = path.stat().st_size
     if size > max_bytes:
-        raise UploadRejected(f"the file is {_megabytes(size)}, larger than the {_megabytes(max_bytes)} limit (COMMUNIQUE_MAX_FILE_MB)")
+        raise UploadRejected(
+            f"the file is {_megabytes(size)}, larger than the {_megabytes(max_bytes)} limit (COMMUNIQUE_MAX_FILE_MB)"
+        )
     folder = uploads_dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = upload_target(path, folder)
     if target.exists() and not target.is_file():
         raise UploadRejected(f"{safe} exists in the uploads and is not a file")
     if target.is_file() and _sha256(target) == _sha256(path):
-        return target     # already uploaded: the update reports it unchanged
-    partial = folder / f".{safe}.{os.getpid()}.{threading.get_ident()}.partial"   # hidden: never read as a release
+        return target  # already uploaded: the update reports it unchanged
+    partial = folder / f".{safe}.{os.getpid()}.{threading.get_ident()}.partial"  # hidden: never read as a release
     try:
         shutil.copyfile(path, partial)
-        os.replace(partial, target)   # atomic: a reader sees the old or the new release, never half of one
+        os.replace(partial, target)  # atomic: a reader sees the old or the new release, never half of one
     finally:
         partial.unlink(missing_ok=True)
     return target
@@ -73,7 +76,7 @@ def upload_target(path: Path, uploads_dir: Path) -> Path:
     """Where store_upload puts this file (whether or not it is there yet)."""
     folder = uploads_dir.resolve()
     target = folder / safe_upload_name(path.name)
-    if target.parent != folder:   # cannot happen with a sanitised name; never write elsewhere
+    if target.parent != folder:  # cannot happen with a sanitised name; never write elsewhere
         raise UploadRejected("invalid file name")
     return target
 
@@ -84,7 +87,7 @@ class Gathered:
 
     sources: list[str] = field(default_factory=list)
     rejected: list[Failure] = field(default_factory=list)
-    created: set[str] = field(default_factory=set)   # stored uploads that were not in the uploads before
+    created: set[str] = field(default_factory=set)  # stored uploads that were not in the uploads before
 
     def drop_new_uploads(self, sources: Iterable[str]) -> list[str]:
         """Delete those of these sources that are uploads created here (e.g. the ones that failed to index: they
@@ -99,7 +102,9 @@ class Gathered:
 
 
 def gather_sources(files: Iterable[str] | None, urls: str | None, uploads_dir: Path, max_bytes: int) -> Gathered:
-    """Uploads stored (see store_upload) and http(s) URLs, one per line ('#' comments skipped); and what was rejected."""
+    """Uploads stored (see store_upload) and http(s) URLs, one per line ('#' comments skipped).
+
+    And what was rejected."""
     gathered = Gathered()
     for file in files or []:
         path = Path(str(file))

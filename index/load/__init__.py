@@ -26,6 +26,7 @@ Modules, one job each (imports only go down this list):
 - ``language``: language detection
 - ``errors``: ``SourceError``
 """
+
 from __future__ import annotations
 
 from .decode import decode_bytes
@@ -33,7 +34,6 @@ from .errors import SourceError
 from .fetch import FeedItem, is_url, parse_feed
 from .language import detect_lang
 from .nato_layout import parse_date
-from .text_layout import parse_release_text
 from .sources import (
     HOUSEKEEPING_STEMS,
     SUPPORTED_SUFFIXES,
@@ -42,6 +42,7 @@ from .sources import (
     load_url,
     read_sources,
 )
+from .text_layout import parse_release_text
 
 __all__ = [
     "HOUSEKEEPING_STEMS",

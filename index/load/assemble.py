@@ -4,6 +4,7 @@ Cleans the text, clips or invents the title, drops a first body line that only
 repeats the title (the title is metadata, not an answer sentence), and guesses
 the language when no format said it.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,8 +82,16 @@ def make_release(
         detected = guess_lang(f"{title}\n\n{body}")
         lang = detected if detected in ("en", "fr") or not lang_hint else lang_hint
         lang = lang or "en"
-    return Release(source=source, title=title, text=body, lang=lang, date=date, updated=updated, url=url,
-                   date_source=date_source if date else None)
+    return Release(
+        source=source,
+        title=title,
+        text=body,
+        lang=lang,
+        date=date,
+        updated=updated,
+        url=url,
+        date_source=date_source if date else None,
+    )
 
 
 def _without_repeated_title(body: str, title: str) -> str:

@@ -5,6 +5,7 @@ Parsing is dateparser's job (month names and abbreviations in both languages,
 hand it, so that a weekday, "today" or a day and month without a year never
 become a date.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ from .nato_layout import parse_date
 _LANGUAGES = ["en", "fr"]
 # A full date or nothing: "14 mars" or "mardi" alone must stay unknown.
 _SETTINGS = {"REQUIRE_PARTS": ["day", "month", "year"], "DATE_ORDER": "DMY", "PREFER_DATES_FROM": "past"}
-_OPENING_CHARS = 400   # a dateline sits in the first sentence or two; later dates are about other events
+_OPENING_CHARS = 400  # a dateline sits in the first sentence or two; later dates are about other events
 _OPENING_LINES = 3
 
 
@@ -34,7 +35,7 @@ def to_iso(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    iso = parse_date(text)   # the fast path: ISO and the nato.int forms
+    iso = parse_date(text)  # the fast path: ISO and the nato.int forms
     if iso or not re.search(r"\d{4}", text):
         return iso
     parsed = dateparser.parse(text, languages=_LANGUAGES, settings=_SETTINGS)
@@ -50,8 +51,9 @@ _YEAR = r"(?:19|20)\d{2}"
 _TO = r"\s*(?:-|–|—|/|&|and|et|to|au|à)\s*"
 _DATE_PHRASES = [
     re.compile(rf"\b(?P<day>{_DAY}){_TO}{_DAY}\s+(?P<month>{_MONTH}),?\s+(?P<year>{_YEAR})\b", re.IGNORECASE),
-    re.compile(rf"\b(?P<day>{_DAY})\s+(?P<month>{_MONTH}){_TO}{_DAY}\s+{_MONTH},?\s+(?P<year>{_YEAR})\b",
-               re.IGNORECASE),
+    re.compile(
+        rf"\b(?P<day>{_DAY})\s+(?P<month>{_MONTH}){_TO}{_DAY}\s+{_MONTH},?\s+(?P<year>{_YEAR})\b", re.IGNORECASE
+    ),
     re.compile(rf"\b(?P<day>{_DAY})\s+(?P<month>{_MONTH}),?\s+(?P<year>{_YEAR})\b", re.IGNORECASE),
     re.compile(rf"\b(?P<month>{_MONTH})\s+(?P<day>{_DAY}){_TO}{_DAY},?\s+(?P<year>{_YEAR})\b", re.IGNORECASE),
     re.compile(rf"\b(?P<month>{_MONTH})\s+(?P<day>{_DAY}),?\s+(?P<year>{_YEAR})\b", re.IGNORECASE),

@@ -1,4 +1,5 @@
 """Bytes to text: BOMs, declared charsets, Windows code pages, and refusing binary content."""
+
 from __future__ import annotations
 
 import codecs
@@ -24,8 +25,10 @@ def text_from_bytes(data: bytes, charset: str | None) -> str:
 # C0/C1 control characters other than whitespace, and the replacement character.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 _BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
 )
 _WIDE_BOMS = tuple(bom for bom, _ in _BOMS)
 
@@ -45,7 +48,7 @@ def decode_bytes(data: bytes, hint: str | None = None) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(encoding)
+                return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError:
                 break
     if hint:

@@ -8,6 +8,7 @@ copies stay distinct).
 Only files are compared: a URL is the page's own name (a link that redirects to
 a page already read is still fetched and kept as given, as feeds expect).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

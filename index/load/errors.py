@@ -1,4 +1,5 @@
 """The one exception of the package: why a source cannot become a release."""
+
 from __future__ import annotations
 
 from index.errors import CommuniqueError

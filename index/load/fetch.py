@@ -2,6 +2,7 @@
 
 Every network or HTTP error becomes a :class:`SourceError` with a one-line reason.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,9 +38,9 @@ def limit_mb(size: int) -> str:
 class Response:
     """What a fetch brought back, reduced to what parsing needs."""
 
-    url: str                # final URL, after redirects
-    content_type: str       # media type, lower case, without parameters
-    charset: str | None     # charset declared in the Content-Type header
+    url: str  # final URL, after redirects
+    content_type: str  # media type, lower case, without parameters
+    charset: str | None  # charset declared in the Content-Type header
     body: bytes
 
 
@@ -55,13 +56,13 @@ class _Deadline:
         self.seconds = seconds
         self.expired = False
         self.refuse_private = refuse_private
-        self.refused: str | None = None    # the private address a connection reached, when refused
+        self.refused: str | None = None  # the private address a connection reached, when refused
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(seconds, 0.0), self._expire)
         self._timer.daemon = True
 
-    def __enter__(self) -> "_Deadline":
+    def __enter__(self) -> _Deadline:
         self._timer.start()
         return self
 
@@ -101,8 +102,14 @@ def _private_peer(sock: socket.socket) -> str | None:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    internal = (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                or address.is_multicast or address.is_unspecified)
+    internal = (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
     return str(address) if internal else None
 
 
@@ -123,8 +130,10 @@ def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, ref
             return _fetch(client, url, timeout=timeout, max_bytes=max_bytes, deadline=deadline)
         except SourceError:
             if deadline.refused:
-                raise SourceError(f"refused: the URL leads to the internal address {deadline.refused} "
-                                  f"(set COMMUNIQUE_ALLOW_PRIVATE_URLS=1 to allow it)") from None
+                raise SourceError(
+                    f"refused: the URL leads to the internal address {deadline.refused} "
+                    f"(set COMMUNIQUE_ALLOW_PRIVATE_URLS=1 to allow it)"
+                ) from None
             if deadline.expired:
                 raise SourceError(f"timed out after {timeout:g} s") from None
             raise
@@ -133,9 +142,10 @@ def fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, ref
 def _fetch(client: httpx.Client, url: str, *, timeout: float, max_bytes: int, deadline: _Deadline) -> Response:
     host = urlsplit(url).netloc
     # A fresh connection per fetch ("Connection: close"), so that the deadline sees its socket.
-    request = dict(headers={"Connection": "close"}, extensions={"trace": deadline.trace})
     try:
-        with client.stream("GET", url, **request) as response:
+        with client.stream(
+            "GET", url, headers={"Connection": "close"}, extensions={"trace": deadline.trace}
+        ) as response:
             if response.status_code >= 400:
                 phrase = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
                 raise SourceError(f"HTTP {response.status_code} {phrase}".strip())

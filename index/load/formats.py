@@ -1,8 +1,11 @@
 """Release documents by format: plain text and Markdown (text_layout), HTML (trafilatura) and PDF (pypdf)."""
+
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import trafilatura
 from pypdf import PdfReader
@@ -31,8 +34,13 @@ def parse_document(kind: str, data: bytes, source: str, *, url: str | None, char
 def _parse_html(html: str, source: str, *, url: str | None) -> Release:
     """A release from an HTML page: trafilatura's main text (site furniture removed), the page's metadata."""
     text = trafilatura.extract(
-        html, url=url, output_format="txt", include_comments=False,
-        include_tables=True, with_metadata=False, favor_recall=True,
+        html,
+        url=url,
+        output_format="txt",
+        include_comments=False,
+        include_tables=True,
+        with_metadata=False,
+        favor_recall=True,
     )
     if not text or not text.strip():
         raise SourceError("no text found in HTML")
@@ -40,14 +48,27 @@ def _parse_html(html: str, source: str, *, url: str | None) -> Release:
     text = "\n\n".join(line.strip() for line in normalise(text).split("\n") if line.strip())
     meta = html_meta(html, url)
     return _release_from_extracted(
-        text, source, meta_title=meta.title, meta_date=meta.date, meta_updated=meta.updated,
-        meta_source="html_meta", url=url, lang_hint=meta.lang,
+        text,
+        source,
+        meta_title=meta.title,
+        meta_date=meta.date,
+        meta_updated=meta.updated,
+        meta_source="html_meta",
+        url=url,
+        lang_hint=meta.lang,
     )
 
 
 def _release_from_extracted(
-    text: str, source: str, *, meta_title: str | None, meta_date: str | None, meta_source: str,
-    url: str | None, meta_updated: str | None = None, lang_hint: str | None = None,
+    text: str,
+    source: str,
+    *,
+    meta_title: str | None,
+    meta_date: str | None,
+    meta_source: str,
+    url: str | None,
+    meta_updated: str | None = None,
+    lang_hint: str | None = None,
 ) -> Release:
     """Shared by HTML and PDF: a nato.int header wins, then the document's metadata, then the first line.
 
@@ -64,8 +85,16 @@ def _release_from_extracted(
     date, date_source = (header.date, "nato_layout") if header.date else (meta_date, meta_source)
     if date is None:
         date, date_source = dateline_date(body), "dateline"
-    return make_release(source, title, body, date=date, date_source=date_source,
-                        updated=header.updated or meta_updated, url=url, lang_hint=lang_hint)
+    return make_release(
+        source,
+        title,
+        body,
+        date=date,
+        date_source=date_source,
+        updated=header.updated or meta_updated,
+        url=url,
+        lang_hint=lang_hint,
+    )
 
 
 def _same_title(line: str, title: str) -> bool:
@@ -78,8 +107,9 @@ def _parse_pdf(data: bytes, source: str, *, url: str | None) -> Release:
     text = normalise(text)
     if not text.strip():
         raise SourceError("no extractable text in PDF (scanned image?)")
-    return _release_from_extracted(text, source, meta_title=meta_title, meta_date=created, meta_source="pdf_info",
-                                   url=url)
+    return _release_from_extracted(
+        text, source, meta_title=meta_title, meta_date=created, meta_source="pdf_info", url=url
+    )
 
 
 def _pdf_text_and_metadata(data: bytes) -> tuple[str, str | None, str | None]:
@@ -95,7 +125,7 @@ def _pdf_text_and_metadata(data: bytes) -> tuple[str, str | None, str | None]:
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError("encrypted PDF, cannot read it without the password")
         pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
+        info: Mapping[str, Any] = reader.metadata or {}
         title = str(info.get("/Title") or "").strip() or None
         created = _pdf_date(str(info.get("/CreationDate") or ""))
     except SourceError:

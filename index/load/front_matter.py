@@ -1,4 +1,5 @@
 """YAML front matter (`---` … `---`) at the top of Markdown and text files, parsed with PyYAML."""
+
 from __future__ import annotations
 
 import re
@@ -27,10 +28,10 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str] | None:
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise SourceError(f"invalid YAML front matter{where}: {problem}") from None
-    except ValueError as exc:   # a well-formed but impossible timestamp, e.g. 'date: 2024-13-45'
+    except ValueError as exc:  # a well-formed but impossible timestamp, e.g. 'date: 2024-13-45'
         raise SourceError(f"invalid YAML front matter: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SourceError("invalid YAML front matter: not a list of 'key: value' fields")
-    return {str(key).strip().lower(): value for key, value in data.items()}, text[match.end():]
+    return {str(key).strip().lower(): value for key, value in data.items()}, text[match.end() :]

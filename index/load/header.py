@@ -5,6 +5,7 @@ and a bare title line followed by the header (the dev2 corpus:
 "<title>" / "date: 2024-06-11" / "url: …" / "lang: fr", a blank line, the body).
 The header ends at the first line that is not one of these keys.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,19 @@ from .fetch import is_url
 # A pattern, not a YAML parser: these lines have no fences, so YAML would have to guess where they
 # end, and would reject or swallow the body ('Source: NATO', colons in the first sentence).
 _KEY_LINE = re.compile(r"^\s*(?P<key>[A-Za-z_-]+)\s*:\s*(?P<value>.*?)\s*$")
-_KEYS = {"title": "title", "date": "date", "published": "date", "updated": "updated", "modified": "updated",
-         "url": "url", "source": "url", "link": "url", "lang": "lang", "language": "lang", "langue": "lang"}
+_KEYS = {
+    "title": "title",
+    "date": "date",
+    "published": "date",
+    "updated": "updated",
+    "modified": "updated",
+    "url": "url",
+    "source": "url",
+    "link": "url",
+    "lang": "lang",
+    "language": "lang",
+    "langue": "lang",
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,7 @@ class TextHeader:
     """The fields of a `key: value` header (values as written) and the text after it."""
 
     fields: dict[str, str]
-    title_line: str | None   # a bare first line above the header, taken as the title
+    title_line: str | None  # a bare first line above the header, taken as the title
     body: str
 
 

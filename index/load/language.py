@@ -1,12 +1,23 @@
 """Language for the loader: detection lives in index.language (shared with the bot); declared languages here."""
+
 from __future__ import annotations
 
 from index.language import detect_lang, guess_lang
 
 __all__ = ["declared_lang", "detect_lang", "guess_lang"]
 
-_NAMES = {"en": "en", "eng": "en", "english": "en", "anglais": "en",
-          "fr": "fr", "fra": "fr", "fre": "fr", "french": "fr", "francais": "fr", "français": "fr"}
+_NAMES = {
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "anglais": "en",
+    "fr": "fr",
+    "fra": "fr",
+    "fre": "fr",
+    "french": "fr",
+    "francais": "fr",
+    "français": "fr",
+}
 
 
 def declared_lang(value: object) -> str | None:

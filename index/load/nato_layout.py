@@ -14,6 +14,7 @@ text (and trafilatura's HTML extraction)::
 The title and the bullet lines are parsed into ``Release`` fields and removed
 from the body, whatever the format the text came from.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date as Date
 
 from index.language import month_number
-
 
 _DAY_MONTH_YEAR = r"\d{1,2}(?:er|st|nd|rd|th)?\.?\s+[^\W\d_]+\.?,?\s+\d{4}"
 _MONTH_DAY_YEAR = r"[^\W\d_]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
@@ -40,10 +40,9 @@ _SEPARATOR_LINE = re.compile(rf"^{_BULLET}\|?\s*$")
 def parse_date(text: str) -> str | None:
     """ISO date (YYYY-MM-DD) from '11 Jun. 2024', '1er décembre 2014', 'June 11, 2024' or ISO; else None."""
     text = text.strip()
-    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
-    if match:
-        year, month, day = (int(part) for part in match.groups())
-        return iso_date(year, month, day)
+    iso = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if iso:
+        return iso_date(int(iso[1]), int(iso[2]), int(iso[3]))
     match = re.match(r"(\d{1,2})(?:er|st|nd|rd|th)?\.?\s+([^\W\d_]+)\.?,?\s+(\d{4})", text)
     if match:
         day, month_name, year = match.groups()
@@ -72,7 +71,7 @@ class _Header:
     date: str | None
     updated: str | None
     body: str
-    found: bool          # whether any date/updated/separator bullet line was found
+    found: bool  # whether any date/updated/separator bullet line was found
 
 
 def _header_line(line: str) -> tuple[str, str | None] | None:
@@ -111,5 +110,5 @@ def split_header(text: str, *, title_line: bool = True) -> _Header:
             elif kind == "updated" and updated is None:
                 updated = day
         end += 1
-    body = "\n".join(lines[end if found else start:])
+    body = "\n".join(lines[end if found else start :])
     return _Header(title, published, updated, body, found)

@@ -3,6 +3,7 @@
 Every source that cannot be read becomes one :class:`Failure`; nothing here
 raises for bad input.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -28,8 +30,12 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 HOUSEKEEPING_STEMS = frozenset({"README", "SOURCES", "LICENSE", "CHANGELOG"})
 
 _KIND_BY_SUFFIX = {
-    ".txt": "text", ".md": "markdown", ".markdown": "markdown",
-    ".html": "html", ".htm": "html", ".pdf": "pdf",
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
 }
 
 
@@ -55,7 +61,7 @@ def walk_release_files(folder: Path) -> tuple[list[Path], list[Path]]:
         unreadable.append(Path(error.filename or folder))
 
     for root, dirs, files in os.walk(folder, onerror=not_listed):
-        if not os.access(root, os.R_OK | os.X_OK):   # listed names but no access to the entries
+        if not os.access(root, os.R_OK | os.X_OK):  # listed names but no access to the entries
             unreadable.append(Path(root))
             dirs[:] = []
             continue
@@ -95,15 +101,23 @@ def read_sources(
     seen: set[str] = set()
     duplicates = Duplicates(indexed_copy)
     with ExitStack() as stack:
-        client: httpx.Client | None = None   # opened on the first URL: its TLS set-up costs ~20 ms
+        client: httpx.Client | None = None  # opened on the first URL: its TLS set-up costs ~20 ms
         for raw in sources:
             source = str(raw).strip()  # a Path is accepted too
             if is_url(source):
                 if client is None:
-                    client = stack.enter_context(httpx.Client(follow_redirects=True, timeout=timeout,
-                                                              headers={"User-Agent": USER_AGENT}))
-                results = _read_url(client, source, timeout=timeout, max_bytes=max_bytes, is_known=is_known,
-                                    feed_budget=feed_budget, refuse_private=refuse_private)
+                    client = stack.enter_context(
+                        httpx.Client(follow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT})
+                    )
+                results = _read_url(
+                    client,
+                    source,
+                    timeout=timeout,
+                    max_bytes=max_bytes,
+                    is_known=is_known,
+                    feed_budget=feed_budget,
+                    refuse_private=refuse_private,
+                )
             else:
                 results = _read_path(source, max_bytes=max_bytes)
             for result in results:
@@ -124,7 +138,7 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
         return
     try:
         path = Path(source).expanduser().resolve()
-    except (RuntimeError, OSError) as exc:   # a symlink loop: Path.resolve() raises outside any loader
+    except (RuntimeError, OSError) as exc:  # a symlink loop: Path.resolve() raises outside any loader
         yield _failure(source, "symlink loop" if isinstance(exc, RuntimeError) else _os_reason(exc))
         return
     if path.is_dir():
@@ -134,14 +148,20 @@ def _read_path(source: str, *, max_bytes: int) -> Iterator[Release | Failure]:
         if not files and not unreadable:
             yield Failure(str(path), f"no release files in folder (looked for {', '.join(SUPPORTED_SUFFIXES)})")
         for file in files:
-            yield _attempt(str(file.resolve()), lambda file=file: load_file(file, max_bytes=max_bytes))
+            yield _attempt(str(file.resolve()), partial(load_file, file, max_bytes=max_bytes))
     else:
         yield _attempt(str(path), lambda: load_file(path, max_bytes=max_bytes))
 
 
 def _read_url(
-    client: httpx.Client, url: str, *, timeout: float, max_bytes: int, is_known: Callable[[str], bool],
-    feed_budget: float = 300.0, refuse_private: bool = False,
+    client: httpx.Client,
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    is_known: Callable[[str], bool],
+    feed_budget: float = 300.0,
+    refuse_private: bool = False,
 ) -> Iterator[Release | Failure]:
     """A release page, or every new item of a feed; the URL itself is fetched once."""
     try:
@@ -154,15 +174,27 @@ def _read_url(
         yield _attempt(url, lambda: _release_from_response(response, url))
         return
     new = [item for item in items if not is_known(item.link)]
-    spent_by = time.monotonic() + feed_budget   # one feed must not hold the index (and the app's write lock) for hours
+    spent_by = time.monotonic() + feed_budget  # one feed must not hold the index (and the app's write lock) for hours
     for done, item in enumerate(new):
         left = spent_by - time.monotonic()
         if left <= 0:
-            yield _failure(url, f"feed budget of {feed_budget:g} s spent after {done} of {len(new)} new items "
-                                f"(COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest")
+            yield _failure(
+                url,
+                f"feed budget of {feed_budget:g} s spent after {done} of {len(new)} new items "
+                f"(COMMUNIQUE_FEED_BUDGET); run the update again to fetch the rest",
+            )
             return
-        yield _attempt(item.link, lambda item=item, left=left: _load_feed_item(client, item, timeout=min(timeout, left),
-                                                                               max_bytes=max_bytes, refuse_private=refuse_private))
+        yield _attempt(
+            item.link,
+            partial(
+                _load_feed_item,
+                client,
+                item,
+                timeout=min(timeout, left),
+                max_bytes=max_bytes,
+                refuse_private=refuse_private,
+            ),
+        )
 
 
 def _attempt(source: str, load: Callable[[], Release]) -> Release | Failure:
@@ -270,7 +302,9 @@ def _page_kind(response: Response) -> str:
     raise SourceError(f"unsupported content type '{content_type}'")
 
 
-def _load_feed_item(client: httpx.Client, item: FeedItem, *, timeout: float, max_bytes: int, refuse_private: bool = False) -> Release:
+def _load_feed_item(
+    client: httpx.Client, item: FeedItem, *, timeout: float, max_bytes: int, refuse_private: bool = False
+) -> Release:
     """Fetch a feed item's page; the feed's own date fills in when the page has none."""
     response = fetch(client, item.link, timeout=timeout, max_bytes=max_bytes, refuse_private=refuse_private)
     release = _release_from_response(response, item.link)

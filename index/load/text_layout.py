@@ -12,6 +12,7 @@ says which one gave the date:
 
 Only the body is indexed: header lines and front matter never reach ``Release.text``.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,8 @@ class Declared:
     updated: str | None = None
     url: str | None = None
     lang: str | None = None
-    date_unknown: bool = False   # the date field is there and says "unknown"
-    source: str | None = None    # 'front_matter' or 'header'
+    date_unknown: bool = False  # the date field is there and says "unknown"
+    source: str | None = None  # 'front_matter' or 'header'
 
 
 def _declared(fields: dict[str, Any], title_line: str | None, source: str) -> Declared:
@@ -97,8 +98,14 @@ def parse_release_text(text: str, source: str, *, url: str | None = None, markdo
     if date is None and not declared.date_unknown:
         date, date_source = dateline_date(body), "dateline"
     return make_release(
-        source, title, body, date=date, date_source=date_source, updated=declared.updated or nato.updated,
-        url=url or declared.url, lang=declared.lang,
+        source,
+        title,
+        body,
+        date=date,
+        date_source=date_source,
+        updated=declared.updated or nato.updated,
+        url=url or declared.url,
+        lang=declared.lang,
     )
 
 
@@ -109,7 +116,7 @@ def _markdown_title(text: str, title: str | None) -> tuple[str | None, str]:
     """The first '# ' heading as title (taken out of the text), unless a declared title differs from it."""
     heading = _H1.search(text)
     if heading and (not title or heading["title"].strip() == title):
-        return title or heading["title"].strip(), text[: heading.start()] + text[heading.end():]
+        return title or heading["title"].strip(), text[: heading.start()] + text[heading.end() :]
     return title, text
 
 
@@ -119,11 +126,11 @@ def _strip_markdown(text: str) -> str:
     Regexes rather than a Markdown renderer: only inline marks go, the line structure
     (which the nato.int layout and the chunker rely on) stays exactly as written.
     """
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)                     # images
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)                  # links -> their text
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links -> their text
     text = re.sub(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", r"\1", text, flags=re.MULTILINE)  # headings
-    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)          # bold
+    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)  # bold
     text = re.sub(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])", r"\1", text)  # *italic*
-    text = re.sub(r"(?<![_\w])_(?=\S)(.+?)(?<=\S)_(?![_\w])", r"\1", text)    # _italic_
-    text = re.sub(r"`([^`\n]+)`", r"\1", text)                            # inline code
+    text = re.sub(r"(?<![_\w])_(?=\S)(.+?)(?<=\S)_(?![_\w])", r"\1", text)  # _italic_
+    text = re.sub(r"`([^`\n]+)`", r"\1", text)  # inline code
     return text
