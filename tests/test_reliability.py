@@ -136,7 +136,7 @@ def test_concurrent_questions_fail_fast_together_when_the_server_stalls(chroma_s
     from urllib.parse import urlparse
 
     from bot import answer
-    from bot.search import forget_searchers
+    from bot import close_all
     from helpers.stall import stalling_server
     from index.store import release_clients
     from index.update import build
@@ -159,7 +159,7 @@ def test_concurrent_questions_fail_fast_together_when_the_server_stalls(chroma_s
                 assert result.mode == "error" and result.text.startswith("The index is unavailable right now"), result.text
                 assert elapsed < 5, [e for _, e in done]   # one deadline (2 s) for all, not 2 / 4 / 6 / 8 s
         finally:
-            forget_searchers()
+            close_all()
             release_clients()
 
 
