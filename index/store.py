@@ -470,19 +470,34 @@ def _to_document(id_: str, text: str | None, metadata: dict | None) -> Document:
 
 # --------------------------------------------------------------------------- record manager
 
+RECORDS_BACKENDS = ("sqlite", "postgresql")   # the databases SQLRecordManager implements
+RECORDS_CONNECT_TIMEOUT = 10   # seconds; libpq would otherwise wait forever for an unreachable PostgreSQL
+
+
 def record_manager(settings: Settings) -> Any:
-    """LangChain's SQL record manager: which chunk hashes are indexed, grouped by source."""
+    """LangChain's SQL record manager: which chunk hashes are indexed, grouped by source.
+
+    SQLite under `home` by default; COMMUNIQUE_RECORDS_URL may name a PostgreSQL
+    database (`postgresql+psycopg://...`) shared by several indexing processes.
+    """
     from langchain_classic.indexes import SQLRecordManager
+    from sqlalchemy.engine import make_url
 
     if not settings.records_url:
         _check_home(settings)
         settings.home.mkdir(parents=True, exist_ok=True)
     try:
-        manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
+        url = make_url(settings.records_db_url)
+        if url.get_backend_name() not in RECORDS_BACKENDS:
+            raise StoreError(f"the record manager needs a postgresql:// or sqlite:/// URL, not {url.get_backend_name()}://")
+        engine_kwargs: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            engine_kwargs["connect_args"] = {"connect_timeout": RECORDS_CONNECT_TIMEOUT}
+        manager = SQLRecordManager(f"communique/{settings.collection}", db_url=url, engine_kwargs=engine_kwargs)
         try:
             manager.create_schema()
         except Exception as exc:
-            if "already exists" not in str(exc):
+            if "already exists" not in str(exc) and "duplicate key" not in str(exc):
                 raise
             manager.create_schema()   # another process created the table between the check and the CREATE
     except Exception as exc:  # a damaged SQLite file or an unreachable database
