@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -156,6 +157,26 @@ def reading_store() -> Iterator[None]:
         raise
     except Exception as exc:
         raise StoreError(f"the index could not be read: {_one_line(exc)}") from exc
+
+
+_SEGMENT_NOT_READY = "hnsw segment reader"   # chromadb 1.5 server: vectors read while another client's first write lands
+_SEGMENT_RETRIES = (0.1, 0.3, 1.0, 3.0)      # seconds between attempts
+
+
+def _get_retrying(collection: Any, **kwargs: Any) -> Any:
+    """collection.get, retried briefly while a server still sets up a new collection's vectors for another writer.
+
+    Concurrent `index update` workers on a fresh collection otherwise fail at random with
+    "Error creating hnsw segment reader: Nothing found on disk"; a moment later it reads fine.
+    """
+    for delay in _SEGMENT_RETRIES:
+        try:
+            return collection.get(**kwargs)
+        except Exception as exc:
+            if _SEGMENT_NOT_READY not in str(exc):
+                raise
+            time.sleep(delay)
+    return collection.get(**kwargs)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -307,7 +328,7 @@ class ChunkStore(VectorStore):
         """Reuse vectors already stored for identical text; embed only the rest, in one batch."""
         hashes = [m["text_hash"] for m in metadatas]
         known: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
-        found = self.collection.get(where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"])
+        found = _get_retrying(self.collection, where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"])
         for emb, meta in zip(found["embeddings"], found["metadatas"]):
             extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
             if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):

@@ -90,13 +90,22 @@ class PostgresCluster:
         return self.root / "server.log"
 
 
+def require_postgres() -> None:
+    """PostgresMissing, saying what to install, unless a cluster can be started here."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise PostgresMissing("the psycopg driver is not installed: `pip install -e '.[dev]'`") from None
+    postgres_bindir()
+    _run_as()
+
+
 @contextmanager
 def postgres_cluster(timeout: float = 60.0) -> Iterator[PostgresCluster]:
     """Start a cluster, create the `communique` role and database, yield it; stop it and delete its files."""
-    try:
-        import psycopg
-    except ImportError:
-        raise PostgresMissing("the psycopg driver is not installed: `pip install -e '.[dev]'`") from None
+    require_postgres()
+    import psycopg
+
     bindir = postgres_bindir()
     user = _run_as()
     root = Path(tempfile.mkdtemp(prefix="communique-pg-"))   # under /tmp: the server's user must reach it
