@@ -31,12 +31,9 @@ from index.update import build
 
 pytestmark = pytest.mark.server
 
-# One invented programme per worker: what its releases are about, and a question only they answer.
-PROGRAMMES = [
-    ("Saffron Abacus", "imaginary pebbles", "How many imaginary pebbles did the Saffron Abacus programme count?"),
-    ("Cobalt Pinecone", "invented lighthouses", "Which invented lighthouses did the Cobalt Pinecone team repaint?"),
-    ("Juniper Trombone", "fictional bridges", "How long are the fictional bridges of the Juniper Trombone survey?"),
-]
+# One invented programme per worker, and what its releases are about: only that worker's releases name both.
+PROGRAMMES = [("Saffron Abacus", "imaginary pebbles"), ("Cobalt Pinecone", "invented lighthouses"),
+              ("Juniper Trombone", "fictional bridges")]
 RELEASES_PER_WORKER = 72     # 2 chunks each: three batches of 64 per worker, so that the workers' writes interleave
 FRENCH_EVERY = 4             # every 4th release is in French
 WORKER_TIMEOUT = 300
@@ -81,7 +78,7 @@ def _release(programme: str, topic: str, worker: int, n: int) -> tuple[str, str]
 def _write_worker_sources(root: Path) -> list[Path]:
     """One folder of releases per worker."""
     folders = []
-    for worker, (programme, topic, _) in enumerate(PROGRAMMES):
+    for worker, (programme, topic) in enumerate(PROGRAMMES):
         folder = root / f"worker-{worker}"
         folder.mkdir(parents=True)
         for n in range(RELEASES_PER_WORKER):
@@ -106,11 +103,12 @@ _IN_STEP = (
 
 
 def _run_workers(folders: list[Path], settings: Settings, logs: Path) -> list[tuple[int, str, str]]:
-    """`python -m index update FOLDER` for every folder at once; (returncode, stdout, stderr) of each."""
-    barrier = logs / f"barrier-{uuid.uuid4().hex[:8]}"
+    """`python -m index update FOLDER` for every folder at once; (returncode, stdout, stderr) of each, also kept under `logs`."""
+    barrier = logs / f"round-{uuid.uuid4().hex[:8]}"
     barrier.mkdir()
     env = cli_env(settings, TEST_BARRIER=str(barrier))
-    processes = []
+    processes: list[subprocess.Popen[str]] = []
+    results: list[tuple[int, str, str]] = []
     try:
         for folder in folders:
             processes.append(subprocess.Popen([sys.executable, "-c", _IN_STEP, "update", str(folder)], cwd=PROJECT_ROOT,
@@ -122,7 +120,6 @@ def _run_workers(folders: list[Path], settings: Settings, logs: Path) -> list[tu
             assert time.monotonic() < deadline, "the workers did not start within 120 s"
             time.sleep(0.02)
         (barrier / "go").touch()
-        results = []
         for process in processes:
             out, err = process.communicate(timeout=WORKER_TIMEOUT)
             results.append((process.returncode, out, err))
@@ -130,7 +127,7 @@ def _run_workers(folders: list[Path], settings: Settings, logs: Path) -> list[tu
         for process in processes:
             kill_group(process)
     for i, (_, out, err) in enumerate(results):
-        (logs / f"worker-{i}.log").write_text(out + "\n--- stderr\n" + err, encoding="utf-8")
+        (barrier / f"worker-{i}.log").write_text(out + "\n--- stderr\n" + err, encoding="utf-8")
     return results
 
 
@@ -205,11 +202,13 @@ def test_concurrent_workers_with_postgres_records_lose_and_duplicate_nothing(
     # An answering process (this one) on the same settings finds every worker's releases.
     bot = Bot(shared)
     try:
-        for folder, (programme, _, question) in zip(folders, PROGRAMMES):
+        for folder, (programme, topic) in zip(folders, PROGRAMMES):
+            # the hashing stack counts words, stopwords included: a query of the telling words only
+            question = f"{programme} {topic}"
             hits = bot.retrieve(question, k=3)
-            assert hits, question
-            assert Path(hits[0].metadata["source"]).parent == folder, (question, [(Path(h.metadata["source"]).name, round(h.metadata["score"], 4), h.page_content[:300]) for h in hits])
-            assert programme in hits[0].page_content or programme in hits[0].metadata["title"]
+            found = [Path(h.metadata["source"]) for h in hits]
+            assert found and all(path.parent == folder for path in found), (question, [path.name for path in found])
+            assert programme in hits[0].page_content
     finally:
         bot.close()
 
