@@ -139,9 +139,9 @@ def _summary(stdout: str) -> str:
 def _status(settings: Settings) -> dict[str, str]:
     """`python -m index status` as {field: value}."""
     done = subprocess.run(index_command("status"), cwd=PROJECT_ROOT, env=cli_env(settings), capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    return dict((k.strip(), v.strip()) for k, v in (line.split(":", 1) for line in done.stdout.splitlines() if ":" in line))
+    return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)}
 
 
 def test_concurrent_workers_with_postgres_records_lose_and_duplicate_nothing(
@@ -275,7 +275,8 @@ def test_cli_reports_an_unreachable_records_url_in_one_line(postgres_url: str, t
     release.write_text(release_text("Test fixture: Quartz bulletin", "01 Jan. 2099",
                                     ["This text is a test fixture; it is not a real NATO release."]), encoding="utf-8")
     env = cli_env(make_settings(tmp_path / "home", embeddings="hashing"), COMMUNIQUE_RECORDS_URL=bad)
-    done = subprocess.run(index_command("update", release), cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(index_command("update", release), cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
 
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

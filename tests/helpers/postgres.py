@@ -39,7 +39,7 @@ def postgres_bindir() -> Path:
         candidates.append(Path(found).resolve().parent)   # /usr/local/bin/initdb may link into Debian's folder
     if pg_config := shutil.which("pg_config"):
         try:
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False).stdout.strip()
             if out:
                 candidates.append(Path(out))
         except (OSError, subprocess.SubprocessError):
@@ -112,7 +112,7 @@ def postgres_cluster(timeout: float = 60.0) -> Iterator[PostgresCluster]:
     as_user: dict = {}
     if user is not None:
         os.chown(root, user.pw_uid, user.pw_gid)
-        as_user = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), "LC_ALL": "C", "TZ": "UTC"}
     password = secrets.token_hex(12)
     process: subprocess.Popen | None = None
@@ -123,7 +123,7 @@ def postgres_cluster(timeout: float = 60.0) -> Iterator[PostgresCluster]:
         init = subprocess.run(
             [str(bindir / "initdb"), "-D", str(root / "data"), "-U", "postgres", "--pwfile", str(root / "pwfile"),
              "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            cwd=root, env=env, capture_output=True, text=True, timeout=120, **as_user)
+            cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False, **as_user)
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed ({init.returncode}): {init.stderr.strip()[-2000:]}")
         port = free_port()
