@@ -96,7 +96,9 @@ _IN_STEP = (
     "barrier = pathlib.Path(os.environ['TEST_BARRIER'])\n"
     "(barrier / f'ready-{os.getpid()}').touch()\n"
     "deadline = time.monotonic() + 120\n"
-    "while not (barrier / 'go').exists() and time.monotonic() < deadline:\n"
+    "while not (barrier / 'go').exists():\n"
+    "    if time.monotonic() > deadline:\n"
+    "        sys.exit('error: the test never said go')\n"
     "    time.sleep(0.005)\n"
     "runpy.run_module('index', run_name='__main__', alter_sys=True)\n"
 )

@@ -169,7 +169,10 @@ def _stop(process: subprocess.Popen) -> None:
         if process.poll() is not None:
             break
         try:
-            os.kill(process.pid, sig) if sig != signal.SIGKILL else os.killpg(process.pid, sig)
+            if sig == signal.SIGKILL:
+                os.killpg(process.pid, sig)
+            else:
+                os.kill(process.pid, sig)   # the postmaster shuts its backends down itself
         except ProcessLookupError:
             break
         try:
