@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Set-up: create .venv and install everything the app, the index and the tests need.
-# Usage: ./setup.sh            (add --browser to also install Chromium for the browser tests)
+# Usage: ./setup.sh            (add --browser to also install Chromium for the browser tests,
+#                               --services to also install PostgreSQL for the shared-indexing tests)
 set -euo pipefail
 cd "$(dirname "$0")"
+BROWSER=; SERVICES=
+for arg in "$@"; do
+  case "$arg" in
+    --browser) BROWSER=1 ;;
+    --services) SERVICES=1 ;;
+    *) echo "setup: unknown option $arg (use --browser, --services)" >&2; exit 2 ;;
+  esac
+done
 
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"' \
@@ -21,9 +30,14 @@ else
 fi
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
-  # Debian's Chromium: Playwright's own browser download cannot work offline.
+PACKAGES=()
+# Debian's Chromium: Playwright's own browser download cannot work offline.
+[ -n "$BROWSER" ] && ! command -v chromium >/dev/null 2>&1 && PACKAGES+=(chromium)
+# Debian's PostgreSQL server programs (/usr/lib/postgresql/N/bin): the tests start throw-away clusters with them.
+[ -n "$SERVICES" ] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1 \
+  && PACKAGES+=(postgresql)
+if [ "${#PACKAGES[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}"
 fi
 echo "setup: done. Run the app with .venv/bin/python app.py"

@@ -10,6 +10,7 @@ Gradio's queue holds what the chat's concurrency limit cannot take at once, so a
 burst waits its turn instead of timing out; the figure to watch is p95 at 50 clients
 (issue 12: under 10 s on 2 cores, nothing failing). Only talks to 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,23 +40,36 @@ def write_fictional_corpus(folder: Path) -> Path:
     """A few invented releases (nato.int text layout) for a self-contained run."""
     folder.mkdir(parents=True, exist_ok=True)
     texts = {
-        "lantern-harbour-en.txt": ("Fictional exercise Lantern Harbour concludes", "03 Mar. 2097",
-                                   "This is an invented release written for the load benchmark. Exercise Lantern Harbour "
-                                   "was held in the fictional port of Examplestad, where twelve imaginary ships trained "
-                                   "together for a week."),
-        "copper-bridge-en.txt": ("Fictional Copper Bridge meeting", "15 Jun. 2098",
-                                 "This is an invented release written for the load benchmark. The Copper Bridge meeting "
-                                 "was chaired by Admiral Jane Quill, who opened the session on imaginary bridges."),
-        "quartz-kettle-en.txt": ("Fictional Quartz Kettle trial", "20 Sep. 2096",
-                                 "This is an invented release written for the load benchmark. Eight teams took part in "
-                                 "the Quartz Kettle trial of invented field kettles."),
-        "lanterne-fr.txt": ("Réunion fictive du Groupe Lanterne", "12 juin 2098",
-                            "Ceci est un communiqué inventé pour le banc d'essai de charge. Le Groupe Lanterne s'est "
-                            "réuni le 12 juin 2098 dans la ville imaginaire de Villexemple."),
+        "lantern-harbour-en.txt": (
+            "Fictional exercise Lantern Harbour concludes",
+            "03 Mar. 2097",
+            "This is an invented release written for the load benchmark. Exercise Lantern Harbour "
+            "was held in the fictional port of Examplestad, where twelve imaginary ships trained "
+            "together for a week.",
+        ),
+        "copper-bridge-en.txt": (
+            "Fictional Copper Bridge meeting",
+            "15 Jun. 2098",
+            "This is an invented release written for the load benchmark. The Copper Bridge meeting "
+            "was chaired by Admiral Jane Quill, who opened the session on imaginary bridges.",
+        ),
+        "quartz-kettle-en.txt": (
+            "Fictional Quartz Kettle trial",
+            "20 Sep. 2096",
+            "This is an invented release written for the load benchmark. Eight teams took part in "
+            "the Quartz Kettle trial of invented field kettles.",
+        ),
+        "lanterne-fr.txt": (
+            "Réunion fictive du Groupe Lanterne",
+            "12 juin 2098",
+            "Ceci est un communiqué inventé pour le banc d'essai de charge. Le Groupe Lanterne s'est "
+            "réuni le 12 juin 2098 dans la ville imaginaire de Villexemple.",
+        ),
     }
     for name, (title, day, body) in texts.items():
-        (folder / name).write_text(f"{title}\n\n  • {day} -\n  • |\n  • Last updated: {day} 10:00\n\n{body}\n",
-                                   encoding="utf-8")
+        (folder / name).write_text(
+            f"{title}\n\n  • {day} -\n  • |\n  • Last updated: {day} 10:00\n\n{body}\n", encoding="utf-8"
+        )
     return folder
 
 
@@ -63,8 +77,13 @@ def start_app(home: Path, corpus: Path, port: int, log: Path) -> subprocess.Pope
     env = {**os.environ, "COMMUNIQUE_HOME": str(home), "COMMUNIQUE_CORPUS": str(corpus)}
     root = Path(__file__).resolve().parents[1]
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=root, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_until_answering(url: str, deadline: float) -> None:
@@ -76,7 +95,7 @@ def wait_until_answering(url: str, deadline: float) -> None:
             reply = Client(url, verbose=False).predict(QUESTIONS[0], api_name="/chat")
             if reply.get("found") or reply.get("mode") == "abstain":
                 return
-        except Exception:   # not up yet
+        except Exception:  # not up yet
             pass
         time.sleep(1.0)
     raise RuntimeError(f"the app at {url} did not answer within {START_TIMEOUT:.0f} s")
@@ -104,9 +123,15 @@ def run_level(url: str, clients: int, rounds: int) -> dict[str, Any]:
         results = [item for batch in pool.map(one_client, range(clients)) for item in batch]
     wall = time.perf_counter() - started
     seconds = [s for s, _ in results]
-    return {"clients": clients, "answers": len(results), "failed": sum(not ok for _, ok in results),
-            "answers_per_s": len(results) / wall if wall else None, "p50_s": percentile(seconds, 50),
-            "p95_s": percentile(seconds, 95), "max_s": max(seconds) if seconds else None}
+    return {
+        "clients": clients,
+        "answers": len(results),
+        "failed": sum(not ok for _, ok in results),
+        "answers_per_s": len(results) / wall if wall else None,
+        "p50_s": percentile(seconds, 50),
+        "p95_s": percentile(seconds, 95),
+        "max_s": max(seconds) if seconds else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmarks.load · {os.cpu_count()} CPUs · {args.rounds} questions per client")
     print(f"{'clients':>8} {'answers':>8} {'failed':>7} {'answers/s':>10} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     for row in rows:
-        print(f"{row['clients']:>8} {row['answers']:>8} {row['failed']:>7} {row['answers_per_s']:>10.1f} "
-              f"{row['p50_s']:>7.2f} {row['p95_s']:>7.2f} {row['max_s']:>7.2f}")
+        print(
+            f"{row['clients']:>8} {row['answers']:>8} {row['failed']:>7} {row['answers_per_s']:>10.1f} "
+            f"{row['p50_s']:>7.2f} {row['p95_s']:>7.2f} {row['max_s']:>7.2f}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 1 if any(row["failed"] for row in rows) else 0

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -277,6 +278,26 @@ def reading_store() -> Iterator[None]:
         raise StoreError(f"the index could not be read: {_one_line(exc)}") from exc
 
 
+_SEGMENT_NOT_READY = "hnsw segment reader"  # chromadb 1.5 server: vectors read while another client's first write lands
+_SEGMENT_RETRIES = (0.1, 0.3, 1.0, 3.0)  # seconds between attempts
+
+
+def _get_retrying(collection: Any, **kwargs: Any) -> Any:
+    """collection.get, retried briefly while a server still sets up a new collection's vectors for another writer.
+
+    Concurrent `index update` workers on a fresh collection otherwise fail at random with
+    "Error creating hnsw segment reader: Nothing found on disk"; a moment later it reads fine.
+    """
+    for delay in _SEGMENT_RETRIES:
+        try:
+            return collection.get(**kwargs)
+        except Exception as exc:
+            if _SEGMENT_NOT_READY not in str(exc):
+                raise
+            time.sleep(delay)
+    return collection.get(**kwargs)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
@@ -440,8 +461,8 @@ class ChunkStore(VectorStore):
         """Reuse vectors already stored for identical text; embed only the rest, in one batch."""
         hashes = [m["text_hash"] for m in metadatas]
         known: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
-        found = self.collection.get(
-            where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"]
+        found = _get_retrying(
+            self.collection, where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"]
         )
         for emb, meta in zip(found["embeddings"], found["metadatas"]):
             extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
@@ -641,19 +662,35 @@ def _to_document(id_: str, text: str | None, metadata: dict | None) -> Document:
 
 # --------------------------------------------------------------------------- record manager
 
+RECORDS_BACKENDS = ("sqlite", "postgresql")  # the databases SQLRecordManager implements
+RECORDS_CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unreachable PostgreSQL
+
 
 def record_manager(settings: Settings) -> Any:
-    """LangChain's SQL record manager: which chunk hashes are indexed, grouped by source."""
+    """LangChain's SQL record manager: which chunk hashes are indexed, grouped by source.
+
+    SQLite under `home` by default; COMMUNIQUE_RECORDS_URL may name a PostgreSQL
+    database (`postgresql+psycopg://...`) shared by several indexing processes.
+    """
     from langchain_classic.indexes import SQLRecordManager
+    from sqlalchemy.engine import make_url
 
     if not settings.records_url:
         _make_home(settings)
     try:
-        manager = SQLRecordManager(f"communique/{settings.collection}", db_url=settings.records_db_url)
+        url = make_url(settings.records_db_url)
+        if url.get_backend_name() not in RECORDS_BACKENDS:
+            raise StoreError(
+                f"the record manager needs a postgresql:// or sqlite:/// URL, not {url.get_backend_name()}://"
+            )
+        engine_kwargs: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            engine_kwargs["connect_args"] = {"connect_timeout": RECORDS_CONNECT_TIMEOUT}
+        manager = SQLRecordManager(f"communique/{settings.collection}", db_url=url, engine_kwargs=engine_kwargs)
         try:
             manager.create_schema()
         except Exception as exc:
-            if "already exists" not in str(exc):
+            if "already exists" not in str(exc) and "duplicate key" not in str(exc):
                 raise
             manager.create_schema()  # another process created the table between the check and the CREATE
     except Exception as exc:  # a damaged SQLite file or an unreachable database

@@ -3,6 +3,7 @@
 * the development corpus (read in place, copied to a tmp dir at run time, never into the repo);
 * `built_index`: that corpus indexed once per session with the bundled models (reuse it read-only);
 * `chroma_server`: a real `chroma run` server for the server-mode tests;
+* `postgres_url`: a database in a throw-away PostgreSQL cluster, for the record manager;
 * `run_cli`: `python -m index ...` as a subprocess.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the ven
 
 from helpers.cli import CliResult, run_index_cli  # noqa: E402
 from helpers.indexing import EmbeddingSpy, make_settings  # noqa: E402
+from helpers.postgres import PostgresMissing, postgres_cluster, require_postgres  # noqa: E402
 from benchmarks.chroma_server import ChromaServer, chroma_executable  # noqa: E402
 from index.settings import Settings  # noqa: E402
 
@@ -79,6 +81,21 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(str(exc))
     with ChromaServer(data / "db", log=data / "server.log").start(SERVER_START_TIMEOUT) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a database in a new PostgreSQL cluster on 127.0.0.1, dropped after the session.
+
+    Tests share it: the record manager's namespace follows the collection, so each test uses its own collection.
+    Skips when PostgreSQL's programs or the psycopg driver are missing (`./setup.sh --services`).
+    """
+    try:
+        require_postgres()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
+    with postgres_cluster() as cluster:
+        yield cluster.url
 
 
 # --------------------------------------------------------------------------- fresh indexes
