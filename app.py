@@ -38,9 +38,9 @@ client), and without one the panel is disabled (webapp.admin). Uploads are copie
 COMMUNIQUE_HOME/uploads with sanitised names, up to COMMUNIQUE_MAX_FILE_MB; the same name again
 replaces the file. Beyond localhost, the server's paths are not shown.
 
-This file is layout and wiring only: the callbacks live in webapp/ (handlers, keeper,
-uploads, admin), and release text reaches the page only through webapp.present, which
-escapes it.
+This file is wiring only: the tabs' components are laid out in webapp.layout, the
+callbacks live in webapp/ (handlers, keeper, uploads, admin), and release text reaches
+the page only through webapp.present, which escapes it.
 """
 
 from __future__ import annotations
@@ -58,11 +58,9 @@ import gradio as gr  # noqa: E402
 from index.settings import Settings, get_settings  # noqa: E402
 from webapp import present  # noqa: E402
 from webapp.admin import AddPolicy  # noqa: E402
-from webapp.examples import MAX_EXAMPLES  # noqa: E402
-from webapp.handlers import LANGUAGES, Asker, ChatHandlers, IndexHandlers, new_chat_state  # noqa: E402
+from webapp.handlers import Asker, ChatHandlers, IndexHandlers, new_chat_state  # noqa: E402
 from webapp.keeper import EMPTY_INDEX_TEXT, EMPTY_INDEX_TEXT_NO_ADD, IndexKeeper  # noqa: E402
-from webapp.releases import COLUMNS  # noqa: E402
-from webapp.uploads import UPLOAD_SUFFIXES  # noqa: E402
+from webapp.layout import ask_tab, index_tab  # noqa: E402
 
 log = logging.getLogger("communique.app")
 
@@ -105,237 +103,87 @@ def build_app(
         )
         timer = gr.Timer(2.0, active=keeper.building)
         with gr.Tabs():
-            with gr.Tab("Ask", id="ask"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=360):
-                        chatbot = gr.Chatbot(
-                            label="Chat",
-                            height=520,
-                            layout="bubble",
-                            sanitize_html=True,
-                            render_markdown=True,
-                            allow_tags=False,
-                            latex_delimiters=[],
-                            buttons=["copy"],
-                            feedback_options=("Like", "Dislike"),
-                            elem_id="cq-chat",
-                            placeholder="Ask about NATO press releases, in English or French.",
-                        )
-                        with gr.Row():
-                            message = gr.Textbox(
-                                show_label=False,
-                                placeholder="Your question",
-                                scale=5,
-                                lines=1,
-                                max_lines=4,
-                                autofocus=True,
-                                elem_id="cq-question",
-                            )
-                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-ask")
-                        examples_label = gr.Markdown(
-                            "Examples:", visible=bool(examples), elem_classes="cq-examples-label"
-                        )
-                        with gr.Row(elem_classes="cq-examples"):
-                            example_btns = [
-                                gr.Button(
-                                    examples[i] if i < len(examples) else "",
-                                    size="sm",
-                                    variant="secondary",
-                                    visible=i < len(examples),
-                                    elem_classes="cq-example",
-                                )
-                                for i in range(MAX_EXAMPLES)
-                            ]
-                        with gr.Accordion("Filters", open=False):
-                            lang = gr.Radio(list(LANGUAGES), value="Any", label="Release language", elem_id="cq-lang")
-                            with gr.Row():
-                                date_from = gr.Textbox(
-                                    label="From (YYYY-MM-DD)",
-                                    placeholder="e.g. 2020-01-01",
-                                    max_lines=1,
-                                    elem_id="cq-from",
-                                )
-                                date_to = gr.Textbox(
-                                    label="To (YYYY-MM-DD)", placeholder="e.g. 2024-12-31", max_lines=1, elem_id="cq-to"
-                                )
-                        feedback_note = gr.Markdown("", elem_id="cq-feedback-note")
-                        with gr.Accordion("Comment on a rating", open=False, elem_id="cq-feedback"):
-                            gr.Markdown("Rate an answer with 👍 or 👎 under it; a comment goes with your last rating.")
-                            with gr.Row():
-                                comment = gr.Textbox(
-                                    show_label=False,
-                                    placeholder="Optional comment on your last rating",
-                                    scale=5,
-                                    max_lines=4,
-                                    elem_id="cq-comment",
-                                )
-                                comment_btn = gr.Button("Send comment", size="sm", scale=1, elem_id="cq-comment-send")
-                        with gr.Row():
-                            clear_btn = gr.Button("Clear conversation", size="sm", variant="secondary")
-                            export_btn = gr.DownloadButton(
-                                "Download conversation (Markdown)", size="sm", interactive=False, elem_id="cq-export"
-                            )
-                    with gr.Column(scale=2, min_width=300):
-                        gr.Markdown("### Sources")
-                        sources = gr.HTML(
-                            present.SOURCES_PLACEHOLDER,
-                            css_template=present.SOURCES_CSS,
-                            js_on_load=None,
-                            elem_id="cq-sources",
-                            max_height=640,
-                        )
-            with gr.Tab("Index", id="index"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2, min_width=300):
-                        gr.Markdown("### What the index holds")
-                        status = gr.Markdown(keeper.status_markdown(), label="Index status", elem_id="cq-status")
-                        refresh_btn = gr.Button("Refresh", size="sm", variant="secondary", elem_id="cq-refresh")
-                        chart = gr.BarPlot(
-                            None,
-                            x="Year",
-                            y="Releases",
-                            color="Language",
-                            title="Releases per year",
-                            x_title="Year",
-                            y_title="Releases",
-                            sort="x",
-                            height=260,
-                            elem_id="cq-chart",
-                        )
-                        chart_note = gr.Markdown("", elem_id="cq-chart-note")
-                    with gr.Column(scale=3, min_width=360):
-                        gr.Markdown("### Add releases")
-                        with gr.Group(visible=policy.enabled):
-                            gr.Markdown(
-                                "Upload release files (.txt, .md, .html, .htm, .pdf) and/or paste release page or "
-                                "RSS/Atom feed URLs, one per line. This runs the same incremental update as "
-                                "`python -m index update`: unchanged releases are skipped.",
-                                padding=True,
-                            )
-                            files = gr.File(
-                                label="Release files",
-                                file_count="multiple",
-                                file_types=list(UPLOAD_SUFFIXES),
-                                height=150,
-                                elem_id="cq-files",
-                            )
-                            urls = gr.Textbox(label="Release or feed URLs (one per line)", lines=2, elem_id="cq-urls")
-                            password = gr.Textbox(
-                                label="Admin password (adding and removing)",
-                                type="password",
-                                visible=policy.needs_password,
-                                elem_id="cq-password",
-                            )
-                            add_btn = gr.Button("Add releases", variant="primary", elem_id="cq-add")
-                            result = gr.Textbox(
-                                label="Result", lines=3, max_lines=20, interactive=False, elem_id="cq-result"
-                            )
-                        if not policy.enabled:
-                            gr.Markdown(
-                                "Adding or removing releases is disabled: the app is reachable beyond localhost "
-                                "and no COMMUNIQUE_ADMIN_PASSWORD is set."
-                            )
-                gr.Markdown("### Indexed releases")
-                with gr.Row():
-                    list_text = gr.Textbox(
-                        label="Title or source contains", max_lines=1, scale=3, elem_id="cq-list-text"
-                    )
-                    list_lang = gr.Radio(
-                        list(LANGUAGES), value="Any", label="Language", scale=2, elem_id="cq-list-lang"
-                    )
-                    list_from = gr.Textbox(label="From (YYYY-MM-DD)", max_lines=1, scale=1, elem_id="cq-list-from")
-                    list_to = gr.Textbox(label="To (YYYY-MM-DD)", max_lines=1, scale=1, elem_id="cq-list-to")
-                list_note = gr.Markdown("", elem_id="cq-list-note")
-                table = gr.Dataframe(
-                    headers=COLUMNS,
-                    datatype=["str", "str", "str", "number", "str"],
-                    interactive=False,
-                    wrap=True,
-                    max_height=420,
-                    label="Releases (click a column to sort, a row to select it)",
-                    elem_id="cq-releases",
-                )
-                with gr.Group(visible=policy.enabled):
-                    picked = gr.Dropdown(
-                        [],
-                        value=[],
-                        multiselect=True,
-                        allow_custom_value=True,
-                        label="Selected for removal",
-                        elem_id="cq-picked",
-                    )
-                    remove_btn = gr.Button("Remove selected", variant="stop", elem_id="cq-remove")
-                    remove_result = gr.Textbox(
-                        label="Removal result", lines=2, interactive=False, elem_id="cq-remove-result"
-                    )
+            ask = ask_tab(examples)
+            idx = index_tab(keeper, policy)
 
         # -- the Ask tab
         private = dict(api_visibility="private")
-        chat_in = [message, state, lang, date_from, date_to]
+        chat_in = [ask.message, state, ask.lang, ask.date_from, ask.date_to]
         chat_events = dict(
-            outputs=[message, chatbot, sources, state],
+            outputs=[ask.message, ask.chatbot, ask.sources, state],
             concurrency_limit=CHAT_CONCURRENCY,
             concurrency_id="chat",
             show_progress="hidden",
             **private,
         )
         triggers = [
-            message.submit(chat.respond, chat_in, **chat_events),
-            ask_btn.click(chat.respond, chat_in, **chat_events),
+            ask.message.submit(chat.respond, chat_in, **chat_events),
+            ask.ask_btn.click(chat.respond, chat_in, **chat_events),
         ]
-        triggers += [b.click(chat.respond, [b, *chat_in[1:]], **chat_events) for b in example_btns]
+        triggers += [b.click(chat.respond, [b, *chat_in[1:]], **chat_events) for b in ask.example_btns]
         for event in triggers:
-            event.then(chat.export, [state], [export_btn], show_progress="hidden", **private)
-        chatbot.select(chat.show_sources, [state], [sources], **private)
-        chatbot.like(chat.like, [state], [feedback_note, state], **private)
-        comment_btn.click(chat.comment, [comment, state], [feedback_note, comment], **private)
-        clear_btn.click(chat.clear, None, [chatbot, sources, state, export_btn], **private)
-        chatbot.clear(chat.clear, None, [chatbot, sources, state, export_btn], **private)
+            event.then(chat.export, [state], [ask.export_btn], show_progress="hidden", **private)
+        ask.chatbot.select(chat.show_sources, [state], [ask.sources], **private)
+        ask.chatbot.like(chat.like, [state], [ask.feedback_note, state], **private)
+        ask.comment_btn.click(chat.comment, [ask.comment, state], [ask.feedback_note, ask.comment], **private)
+        ask.clear_btn.click(chat.clear, None, [ask.chatbot, ask.sources, state, ask.export_btn], **private)
+        ask.chatbot.clear(chat.clear, None, [ask.chatbot, ask.sources, state, ask.export_btn], **private)
         gr.api(chat.chat, api_name="chat", concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
 
         # -- the Index tab; every change to the index redraws whatever shows it (view)
-        filters = [list_text, list_lang, list_from, list_to]
-        view = [notice, status, timer, table, picked, list_note, chart, chart_note, examples_label, *example_btns]
+        filters = [idx.list_text, idx.list_lang, idx.list_from, idx.list_to]
+        view = [
+            notice,
+            idx.status,
+            timer,
+            idx.table,
+            idx.picked,
+            idx.list_note,
+            idx.chart,
+            idx.chart_note,
+            ask.examples_label,
+            *ask.example_btns,
+        ]
         show = dict(fn=panel.view, inputs=filters, outputs=view, show_progress="hidden", **private)
-        add_btn.click(
+        idx.add_btn.click(
             panel.add_releases,
-            [files, urls, password],
-            [result, status, files],
+            [idx.files, idx.urls, idx.password],
+            [idx.result, idx.status, idx.files],
             api_name="add_releases",
             concurrency_limit=1,
             concurrency_id="index-update",
             show_progress="full",
         ).then(**show)
-        remove_btn.click(
+        idx.remove_btn.click(
             panel.remove_releases,
-            [picked, password],
-            [remove_result, picked],
+            [idx.picked, idx.password],
+            [idx.remove_result, idx.picked],
             api_name="remove_releases",
             concurrency_limit=1,
             concurrency_id="index-update",
         ).then(**show)
-        refresh_btn.click(panel.refresh_view, filters, view, **private)
+        idx.refresh_btn.click(panel.refresh_view, filters, view, **private)
         timer.tick(**show)
         app.load(**show)
-        for box in (list_text, list_from, list_to):
+        for box in (idx.list_text, idx.list_from, idx.list_to):
             gr.on(
                 [box.submit, box.blur],
                 panel.table,
                 filters,
-                [table, picked, list_note],
+                [idx.table, idx.picked, idx.list_note],
                 show_progress="hidden",
                 trigger_mode="always_last",
                 **private,
             )
-        list_lang.change(
+        idx.list_lang.change(
             panel.table,
             filters,
-            [table, picked, list_note],
+            [idx.table, idx.picked, idx.list_note],
             show_progress="hidden",
             trigger_mode="always_last",
             **private,
         )
-        table.select(panel.pick_row, [picked], [picked], **private)
+        idx.table.select(panel.pick_row, [idx.picked], [idx.picked], **private)
 
     app.index_keeper = keeper  # type: ignore[attr-defined]  (tests wait on the start-up build)
     app.add_policy = policy  # type: ignore[attr-defined]
