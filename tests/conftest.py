@@ -116,17 +116,19 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
 def index_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Settings of a fresh, empty index, once embedded (under tmp_path) and once on the Chroma server.
+    """Settings of a fresh, empty index (hashing stack), once embedded (under tmp_path) and once on the Chroma server.
 
     On the server each test gets its own collection; the record manager lives under tmp_path either way.
+    A test that needs the real models sets `embeddings="bundled"` on a copy.
     """
     chroma_url = request.getfixturevalue("chroma_server") if request.param == "server" else None
-    return make_settings(tmp_path / "home", chroma_url=chroma_url, collection=f"test-{uuid.uuid4().hex[:12]}")
+    return make_settings(tmp_path / "home", chroma_url=chroma_url, collection=f"test-{uuid.uuid4().hex[:12]}",
+                         embeddings="hashing")
 
 
 @pytest.fixture
 def embedding_spy(monkeypatch: pytest.MonkeyPatch) -> EmbeddingSpy:
-    """Records every text that index.update's runs in this test embed (the real models still embed them)."""
+    """Records every text that index.update's runs in this test embed (the stack still embeds them)."""
     import index.update
 
     spy = EmbeddingSpy()
