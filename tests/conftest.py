@@ -114,11 +114,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # --------------------------------------------------------------------------- fresh indexes
 
 
-@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+@pytest.fixture(params=["embedded", pytest.param("server", marks=[pytest.mark.server, pytest.mark.e2e])])
 def index_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings of a fresh, empty index (hashing stack), once embedded (under tmp_path) and once on the Chroma server.
 
     On the server each test gets its own collection; the record manager lives under tmp_path either way.
+    The server variant starts a `chroma run` process, so it is e2e (the embedded one stays in the fast suite).
     A test that needs the real models sets `embeddings="bundled"` on a copy.
     """
     chroma_url = request.getfixturevalue("chroma_server") if request.param == "server" else None

@@ -220,6 +220,7 @@ def test_questions_during_the_start_up_build_are_told_so(fresh_app: tuple[Client
     assert result["answer"] == "The index is being built (1/2 releases read, 3 chunks embedded). Please ask again in a moment."
 
 
+@pytest.mark.e2e   # a process of its own: gradio's import alone takes seconds
 def test_python_app_py_starts_on_an_empty_index(tmp_path: Path) -> None:
     port = free_port()
     env = cli_env(COMMUNIQUE_HOME=str(tmp_path / "home"), COMMUNIQUE_CORPUS=str(tmp_path / "no-corpus"))

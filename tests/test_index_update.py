@@ -2,7 +2,7 @@
 
 Each test works on three small fictional releases (helpers/releases.py) written into tmp_path,
 once with an embedded index and once against the `chroma run` server (see `index_settings` in
-conftest.py). The hashing stack embeds: what is checked is what gets (re-)embedded and stored,
+conftest.py; the server variants are e2e). The hashing stack embeds: what is checked is what gets (re-)embedded and stored,
 which does not depend on the model.
 """
 from __future__ import annotations
