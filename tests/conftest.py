@@ -33,6 +33,14 @@ SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SERVER_START_TIMEOUT = 30.0
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that drive Chromium (`browser`) are end-to-end too: a browser process and the bundled models,
+    ~10-17 s, so `-m "not e2e"` (no real model, no extra process) leaves them to the full run."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
+
+
 # --------------------------------------------------------------------------- the fictional corpus
 
 
