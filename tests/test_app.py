@@ -2,16 +2,19 @@
 
 The app runs in this process (the embedded index is locked per process): `build_app(...)`
 launched with `prevent_thread_lock=True` on 127.0.0.1 and a free port, closed at teardown.
-The shared `built_index` is only read; adding releases is tested on fresh indexes under tmp.
+Behaviour runs on the generated fictional corpus (`fictional_index`, hashing stack: no model, no
+../shared); adding releases is tested on fresh indexes under tmp, hashing stack too. Only the
+tests marked e2e answer real questions over the development corpus (`built_index`) with the
+real models.
 """
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -31,10 +34,13 @@ from webapp.present import answer_dict, answer_markdown, answer_plain_text, cita
 from webapp.uploads import UploadRejected, safe_upload_name, store_upload
 from helpers.cli import PROJECT_ROOT, cli_env
 from helpers.indexing import make_settings
+from helpers.releases import fiction, write_fictional_corpus
 from helpers.webserver import free_port
 from index.settings import Settings
 
-PAF_N_RELEASE = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"
+PAF_N_RELEASE = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"   # real, development corpus
+VKR_N = fiction("cadre-vivier-kepis")   # fictional, French, 2093-02-08: defines the identifier VKR-N
+ALF = fiction("amber-lighthouse-fund")  # fictional, English, 2093-09-30
 
 # Written for these tests; not a real NATO release.
 FIXTURE_RELEASE = """Test fixture: NATO widget exercise 2099
@@ -63,15 +69,23 @@ def serving(settings: Settings, **options) -> Iterator[tuple[str, object]]:
 
 @pytest.fixture(scope="module")
 def corpus_client(built_index: Settings) -> Iterator[Client]:
-    """A client of the app over the shared corpus index (read-only)."""
+    """A client of the app over the development corpus index (read-only; real models: e2e tests only)."""
     with serving(built_index) as (url, _):
+        yield Client(url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def fiction_client(fictional_index: Settings) -> Iterator[Client]:
+    """A client of the app over the fictional corpus index (read-only, hashing stack)."""
+    with serving(fictional_index) as (url, _):
         yield Client(url, verbose=False)
 
 
 @pytest.fixture(scope="module")
 def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Settings, object]]:
     """A client of the app over an empty index (no corpus), listening on localhost; and the app."""
-    settings = make_settings(tmp_path_factory.mktemp("fresh") / "home").model_copy(update={"corpus": [], "max_file_mb": 0.05})
+    settings = make_settings(tmp_path_factory.mktemp("fresh") / "home", embeddings="hashing").model_copy(
+        update={"corpus": [], "max_file_mb": 0.05})
     with serving(settings) as (url, app):
         yield Client(url, verbose=False), settings, app
 
@@ -88,6 +102,7 @@ def cited_files(result: dict) -> list[str]:
 # --------------------------------------------------------------------------- /chat
 
 
+@pytest.mark.e2e
 def test_chat_one_liner_answers_paf_n_from_the_french_release(corpus_client: Client) -> None:
     result = corpus_client.predict("What is PAF-N?", api_name="/chat")
 
@@ -105,34 +120,7 @@ def test_chat_one_liner_answers_paf_n_from_the_french_release(corpus_client: Cli
     assert set(result) == {"answer", "found", "mode", "lang", "error", "citations", "text"}
 
 
-def test_chat_language_filter_keeps_french_releases_out(corpus_client: Client) -> None:
-    result = corpus_client.predict("What is PAF-N?", lang="en", api_name="/chat")
-
-    assert all(c["lang"] == "en" for c in result["citations"])
-    assert PAF_N_RELEASE not in cited_files(result)
-    assert result["found"] is False and result["mode"] == "abstain"
-
-
-def test_chat_date_filter_limits_the_cited_releases(corpus_client: Client) -> None:
-    result = corpus_client.predict("What is PAF-N?", date_from="2024-06-01", date_to="2024-06-30", api_name="/chat")
-    assert cited_files(result) == [PAF_N_RELEASE]
-
-    result = corpus_client.predict("What is PAF-N?", date_to="2023-12-31", api_name="/chat")
-    assert PAF_N_RELEASE not in cited_files(result)
-
-
-@pytest.mark.parametrize(("date_from", "date_to", "message"), [
-    ("11/06/2024", "", "is not a date: use YYYY-MM-DD"),
-    ("2024-02-30", "", "does not exist in the calendar"),
-    ("2024-06-12", "2024-06-11", "The date range is empty"),
-])
-def test_chat_bad_dates_get_a_clear_message(corpus_client: Client, date_from: str, date_to: str, message: str) -> None:
-    result = corpus_client.predict("What is PAF-N?", date_from=date_from, date_to=date_to, api_name="/chat")
-
-    assert result["mode"] == "error" and result["found"] is False and not result["citations"]
-    assert message in result["answer"] and result["error"] == result["answer"]
-
-
+@pytest.mark.e2e
 def test_chat_history_carries_follow_ups(corpus_client: Client) -> None:
     first = corpus_client.predict("What is PAF-N?", api_name="/chat")
     history = [{"role": "user", "content": "What is PAF-N?"}, {"role": "assistant", "content": first["answer"]}]
@@ -143,9 +131,64 @@ def test_chat_history_carries_follow_ups(corpus_client: Client) -> None:
     assert "Cavoli" in result["citations"][0]["passage"]
 
 
+def test_chat_answers_with_citations_scripts_can_read(fiction_client: Client) -> None:
+    result = fiction_client.predict("What is VKR-N?", api_name="/chat")
+
+    assert result["found"] is True and result["mode"] == "extractive"
+    assert cited_files(result)[0] == VKR_N.name
+    assert re.search(r"\[1\]", result["answer"])
+    first = result["citations"][0]
+    assert (first["lang"], first["date"], first["title"], first["url"]) == ("fr", "2093-02-08", VKR_N.title, None)
+    assert "/" not in first["source"], "scripts get the file name, never the server's folders"
+    start, end = first["quotes"][0]   # the sentence the answer quotes, as spans of the passage
+    assert "VKR-N" in first["passage"][start:end] and first["quoted"][0] == first["passage"][start:end]
+    assert result["text"].startswith(result["answer"]) and f"[1] {first['title']}" in result["text"]
+    assert set(result) == {"answer", "found", "mode", "lang", "error", "citations", "text"}
+
+
+def test_chat_language_filter_keeps_french_releases_out(fiction_client: Client) -> None:
+    result = fiction_client.predict("What is VKR-N?", lang="en", api_name="/chat")
+
+    assert all(c["lang"] == "en" for c in result["citations"])
+    assert VKR_N.name not in cited_files(result)
+    assert result["found"] is False and result["mode"] == "abstain"
+
+
+def test_chat_date_filter_limits_the_cited_releases(fiction_client: Client) -> None:
+    result = fiction_client.predict("What is VKR-N?", date_from="2093-02-01", date_to="2093-02-28", api_name="/chat")
+    assert cited_files(result) == [VKR_N.name]
+
+    result = fiction_client.predict("What is VKR-N?", date_to="2092-12-31", api_name="/chat")
+    assert VKR_N.name not in cited_files(result)
+    assert all(c["date"] <= "2092-12-31" for c in result["citations"])
+
+
+@pytest.mark.parametrize(("date_from", "date_to", "message"), [
+    ("11/06/2094", "", "is not a date: use YYYY-MM-DD"),
+    ("2094-02-30", "", "does not exist in the calendar"),
+    ("2094-06-12", "2094-06-11", "The date range is empty"),
+])
+def test_chat_bad_dates_get_a_clear_message(fiction_client: Client, date_from: str, date_to: str, message: str) -> None:
+    result = fiction_client.predict("What is VKR-N?", date_from=date_from, date_to=date_to, api_name="/chat")
+
+    assert result["mode"] == "error" and result["found"] is False and not result["citations"]
+    assert message in result["answer"] and result["error"] == result["answer"]
+
+
+def test_chat_history_carries_follow_ups_on_fiction(fiction_client: Client) -> None:
+    first = fiction_client.predict("What is ALF-1?", api_name="/chat")
+    assert cited_files(first)[0] == ALF.name
+    history = [{"role": "user", "content": "What is ALF-1?"}, {"role": "assistant", "content": first["answer"]}]
+
+    result = fiction_client.predict("Who presented it?", history=history, api_name="/chat")
+
+    assert cited_files(result)[0] == ALF.name
+    assert ALF.person in result["citations"][0]["passage"]
+
+
 def test_chat_reports_an_unreachable_index_as_a_message(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    settings = make_settings(tmp_path / "home", chroma_url=dead).model_copy(update={"corpus": []})
+    settings = make_settings(tmp_path / "home", chroma_url=dead, embeddings="hashing").model_copy(update={"corpus": []})
     with serving(settings) as (url, _):
         result = Client(url, verbose=False).predict("What is PAF-N?", api_name="/chat")
 
@@ -177,6 +220,7 @@ def test_questions_during_the_start_up_build_are_told_so(fresh_app: tuple[Client
     assert result["answer"] == "The index is being built (1/2 releases read, 3 chunks embedded). Please ask again in a moment."
 
 
+@pytest.mark.e2e   # a process of its own: gradio's import alone takes seconds
 def test_python_app_py_starts_on_an_empty_index(tmp_path: Path) -> None:
     port = free_port()
     env = cli_env(COMMUNIQUE_HOME=str(tmp_path / "home"), COMMUNIQUE_CORPUS=str(tmp_path / "no-corpus"))
@@ -200,8 +244,8 @@ def test_python_app_py_starts_on_an_empty_index(tmp_path: Path) -> None:
             process.wait(timeout=20)
 
 
-def test_upload_is_stored_under_uploads_with_a_sanitised_name_and_answered(fresh: tuple[Client, Settings],
-                                                                           tmp_path: Path, shared_corpus: Path) -> None:
+def test_upload_is_stored_under_uploads_with_a_sanitised_name_and_answered(fresh: tuple[Client, Settings], tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     client, settings = fresh
     base = client.src.rstrip("/")
     # A hostile name straight to Gradio's upload route, then handed to the add-releases endpoint.
@@ -226,16 +270,37 @@ def test_upload_is_stored_under_uploads_with_a_sanitised_name_and_answered(fresh
     assert again.splitlines()[0].startswith("added 0, updated 0, unchanged 1")
     assert sorted(p.name for p in uploads.iterdir()) == stored
 
-    # Questions are answered while another update runs (a few real releases: long enough to ask meanwhile).
+    # Questions are answered while another update runs: the update is held inside its embedding step
+    # (this process's index.update) until the chat has answered.
+    import index.update
+
+    embedding, release = threading.Event(), threading.Event()
+    real_load_stack = index.update.load_stack
+
+    class HeldStack:
+        def __init__(self, stack) -> None:
+            self._stack, self.name, self.dim, self.has_sparse = stack, stack.name, stack.dim, stack.has_sparse
+
+        def embed_passages(self, texts):
+            embedding.set()
+            assert release.wait(60), "the test never let the update go on"
+            return self._stack.embed_passages(texts)
+
+        def __getattr__(self, attr):
+            return getattr(self._stack, attr)
+
+    monkeypatch.setattr(index.update, "load_stack", lambda spec: HeldStack(real_load_stack(spec)))
     other = tmp_path / "amber kettle.txt"
     other.write_text(FIXTURE_RELEASE.replace("Quartz Lantern", "Amber Kettle").replace("2099", "2097"), encoding="utf-8")
-    batch = [other] + [shutil.copy(p, tmp_path / p.name) for p in sorted(shared_corpus.glob("20*.txt"))[:4]]
+    batch = [other] + write_fictional_corpus(tmp_path / "fiction", slugs=["quartz-ferry-compact", "copper-kite-board",
+                                                                           "reseau-bruine-argentee", "granite-owl-partnership"])
     job = client.submit([handle_file(str(p)) for p in batch], "", "", api_name="/add_releases")
-    deadline = time.monotonic() + 30
-    while job.status().code.name not in ("PROCESSING", "PROGRESS", "FINISHED") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    during = client.predict("What is Exercise Quartz Lantern?", api_name="/chat")
-    assert not job.done(), "the chat did not wait for the update"
+    try:
+        assert embedding.wait(60), "the update never reached its embedding step"
+        during = client.predict("What is Exercise Quartz Lantern?", api_name="/chat")
+        assert not job.done(), "the chat did not wait for the update"
+    finally:
+        release.set()
     assert during["found"] and cited_files(during) == [stored[0]]
     assert job.result(timeout=120)[0].splitlines()[0] == "added 5, updated 0, unchanged 0, removed 0, failed 0"
 
@@ -263,7 +328,7 @@ def test_too_large_or_wrong_files_get_a_clear_message(fresh: tuple[Client, Setti
 def test_beyond_localhost_adding_needs_the_admin_password(tmp_path: Path) -> None:
     release = tmp_path / "release.txt"
     release.write_text(FIXTURE_RELEASE, encoding="utf-8")
-    settings = make_settings(tmp_path / "home").model_copy(update={"corpus": []})
+    settings = make_settings(tmp_path / "home", embeddings="hashing").model_copy(update={"corpus": []})
 
     with serving(settings, host="0.0.0.0") as (url, app):
         assert not app.add_policy.enabled
@@ -406,7 +471,7 @@ def test_added_releases_are_listed_and_removed_through_the_api(tmp_path: Path) -
     from webapp.handlers import IndexHandlers
 
     paths = write_releases(tmp_path / "new", ["2099-01-01-en-quartz-lantern.txt", "2098-06-12-fr-lanterne-violette.txt"])
-    settings = make_settings(tmp_path / "home").model_copy(update={"corpus": []})
+    settings = make_settings(tmp_path / "home", embeddings="hashing").model_copy(update={"corpus": []})
     with serving(settings) as (url, app):
         client, keeper = Client(url, verbose=False), app.index_keeper
         view = IndexHandlers(keeper, app.add_policy).view

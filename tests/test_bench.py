@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks import bench
+from helpers.releases import write_fictional_corpus
 from index.chunk import chunk_release
 from index.load import load_file
 from index.release import Release
@@ -197,16 +197,17 @@ def test_report_table_from_figures() -> None:
 @pytest.mark.e2e
 @pytest.mark.server
 @pytest.mark.timeout(200)
-def test_tiny_bench_runs_both_modes_and_prints_the_table(shared_corpus: Path, tmp_path: Path) -> None:
-    """~45 s on an idle 2-core machine, ~60-80 s when other processes load it (10 phase processes + a server)."""
+def test_tiny_bench_runs_both_modes_and_prints_the_table(tmp_path: Path) -> None:
+    """~45 s on an idle 2-core machine, ~60-80 s when other processes load it (10 phase processes + a server).
+
+    On three fictional releases (helpers/releases.py), with the bundled models the bench measures.
+    """
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for path in sorted(shared_corpus.glob("*.txt"), key=lambda p: p.stat().st_size)[:3]:   # fewest chunks to embed
-        shutil.copy2(path, corpus / path.name)
+    write_fictional_corpus(corpus, slugs=["quartz-ferry-compact", "reseau-bruine-argentee", "copper-kite-board"])
     questions = tmp_path / "questions.jsonl"
     questions.write_text("\n".join(json.dumps({"question": q}) for q in [
-        "What did defence ministers discuss?", "Who is the Deputy Secretary General?",
-        "What is the Istanbul Cooperation Initiative?", "Quelles réformes en Bosnie-Herzégovine ?"]) + "\n", encoding="utf-8")
+        "What is the Quartz Ferry Compact?", "Who presented the Copper Kite Board?",
+        "Where was the QFC-3 set up?", "Qu'est-ce que le réseau Bruine Argentée ?"]) + "\n", encoding="utf-8")
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMUNIQUE_")}
     start = time.monotonic()

@@ -11,7 +11,11 @@ from bot import Answer, CommuniqueRetriever, answer, retrieve
 from bot.citations import Passage, verify_citations
 from bot.query import DateHint, find_dates, leans_on_context, named_terms, prepare
 
-PAF_N = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"
+from helpers.releases import fiction
+
+PAF_N = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"   # real, development corpus
+VKR_N = fiction("cadre-vivier-kepis")     # fictional, French, 2093-02-08: defines VKR-N
+ALF = fiction("amber-lighthouse-fund")    # fictional, English, 2093-09-30: defines ALF-1
 
 
 def _name(source: str) -> str:
@@ -70,7 +74,80 @@ def test_names_a_question_asks_about_are_found_for_the_coverage_check():
     assert "BALTOPS" in named_terms("How many ships took part in BALTOPS 2019?")
 
 
-# --------------------------------------------------------------------------- end to end: the real index and models
+# --------------------------------------------------------------------------- behaviour: the fictional index, hashing stack (no model)
+
+
+def test_an_identifier_is_answered_from_the_release_that_defines_it_and_its_language_is_said(fictional_index):
+    result = answer("What is VKR-N?", settings=fictional_index)
+    assert isinstance(result, Answer) and result.found and result.mode == "extractive"
+    assert _name(result.citations[0].source) == VKR_N.name
+    assert "multiplicateurs de force" in result.text and "French release" in result.text
+    assert "[1]" in result.text and all(f"[{c.n}]" in result.text for c in result.citations)
+    first = result.citations[0]
+    assert (first.lang, first.date, first.title) == ("fr", "2093-02-08", VKR_N.title)
+    start, end = first.quotes[0]
+    assert "VKR-N" in first.text[start:end]
+
+
+def test_a_follow_up_is_answered_from_the_release_of_the_conversation(fictional_index):
+    first = answer("What is ALF-1?", settings=fictional_index)
+    history = [{"role": "user", "content": "What is ALF-1?"}, {"role": "assistant", "content": first.text}]
+    result = answer("Who presented it?", history=history, settings=fictional_index)
+    assert result.found and _name(result.citations[0].source) == ALF.name
+    assert ALF.person in result.text
+
+
+@pytest.mark.parametrize("question", [
+    "How many ships took part in BALTOPS 2019?",
+    "Which city will host the NATO Summit in 2031?",
+    "Combien de soldats ont participé à l'exercice Trident Juncture 2018 ?",
+])
+def test_questions_the_fictional_releases_do_not_answer_are_declined(fictional_index, question):
+    result = answer(question, settings=fictional_index)
+    assert not result.found and not result.citations and result.mode == "abstain"
+    assert result.text in ("I could not find this in the indexed releases.",
+                           "Je n’ai pas trouvé cette information dans les communiqués indexés.")
+
+
+def test_retrieve_gives_documents_best_first_with_their_metadata_and_filters(fictional_index):
+    documents = retrieve("What is VKR-N?", k=5, settings=fictional_index)
+    assert 1 <= len(documents) <= 5 and all(isinstance(d, Document) for d in documents)
+    assert _name(documents[0].metadata["source"]) == VKR_N.name
+    scores = [d.metadata["score"] for d in documents]
+    assert scores == sorted(scores, reverse=True)
+    for key in ("source", "doc_id", "title", "date", "lang", "chunk", "start", "end"):
+        assert key in documents[0].metadata
+
+    english = retrieve("What is VKR-N?", k=5, lang="en", settings=fictional_index)
+    assert english and all(d.metadata["lang"] == "en" for d in english)
+    window = retrieve("invented NATO body", k=5, date_from="2095-01-01", date_to="2096-12-31", settings=fictional_index)
+    assert window and all("2095-01-01" <= d.metadata["date"] <= "2096-12-31" for d in window)
+
+
+def test_the_retriever_composes_with_langchain_on_fiction(fictional_index):
+    retriever = CommuniqueRetriever(k=3, settings=fictional_index)
+    assert _name(retriever.invoke("What is VKR-N?")[0].metadata["source"]) == VKR_N.name
+    both = retriever.batch(["What is VKR-N?", "What is the Amber Lighthouse Fund?"])
+    assert [_name(docs[0].metadata["source"]) for docs in both] == [VKR_N.name, ALF.name]
+
+
+@pytest.mark.e2e
+def test_python_m_bot_prints_the_answer_and_its_sources_on_fiction(fictional_index, tmp_path):
+    """A process of its own (hashing stack): e2e for the time it takes, but no ../shared needed."""
+    import subprocess
+    import sys
+
+    from helpers.cli import cli_env
+    from helpers.indexing import copy_index
+
+    copy = copy_index(fictional_index, tmp_path / "home")   # this process holds the original's lock
+    done = subprocess.run([sys.executable, "-m", "bot", "What is VKR-N?"], cwd=Path(__file__).resolve().parents[1],
+                          env=cli_env(copy), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "VKR-N" in done.stdout and VKR_N.name in done.stdout
+
+
+# --------------------------------------------------------------------------- quality, end to end: the development corpus and the real models
 
 @pytest.mark.e2e
 def test_what_is_paf_n_is_answered_from_the_french_release(built_index):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import cli_env
-from helpers.indexing import copy_index, copy_releases, ids_by_source, make_settings, stored_chunks
+from helpers.indexing import copy_index, ids_by_source, make_settings, stored_chunks
+from helpers.releases import fiction, write_fictional_corpus
 from helpers.webserver import free_port, serve
 from index.settings import Settings
 from index.store import open_collection
@@ -22,15 +23,16 @@ from index.store import open_collection
 pytestmark = pytest.mark.e2e
 
 SUMMARY = re.compile(r"^added \d+, updated \d+, unchanged \d+, removed \d+, failed \d+$")
-RELEASES = ["2017-06-20-en-dsg-bosnia-herzegovina-reforms.txt", "2019-04-03-fr-discours-congres-etats-unis.txt"]
+# two plainly fictional releases (tests/helpers/releases.py), one English, one French
+RELEASES = [fiction("copper-kite-board").name, fiction("reseau-bruine-argentee").name]
 
 
 @pytest.fixture(scope="module")
-def base(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory, run_cli) -> tuple[Settings, Path]:
+def base(tmp_path_factory: pytest.TempPathFactory, run_cli) -> tuple[Settings, Path]:
     """(settings, folder): two releases indexed by `python -m index build FOLDER`; copy it, never write to it."""
     tmp = tmp_path_factory.mktemp("cli-base")
     folder = tmp / "releases"
-    copy_releases(RELEASES, shared_corpus, folder)
+    write_fictional_corpus(folder, slugs=["copper-kite-board", "reseau-bruine-argentee"])
     settings = make_settings(tmp / "home")
     result = run_cli(["build", folder], settings)
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,8 @@
-"""Several processes and a crash: an update killed half-way, an embedded index in use, a shared server."""
+"""Several processes and a crash: an update killed half-way, an embedded index in use, a shared server.
+
+On fictional releases (helpers/releases.py). The killed update uses the bundled models, slow
+enough to be killed between two batches; the other tests use the hashing stack.
+"""
 from __future__ import annotations
 
 import re
@@ -11,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import PROJECT_ROOT, cli_env, hold_index, index_command, kill_group
-from helpers.indexing import copy_releases, ids_by_source, make_settings, record_count, stored_chunks
+from helpers.indexing import ids_by_source, make_settings, record_count, stored_chunks
+from helpers.releases import write_fictional_corpus
 from index.chunk import chunk_release
-from index.embed import BundledStack
+from index.embed import HashingStack
 from index.load import read_sources
 from index.settings import Settings
 from index.store import DERIVED_KEYS, open_collection, record_manager
@@ -22,12 +27,12 @@ from index.status import index_status
 pytestmark = pytest.mark.e2e
 
 BATCH = 64   # index.update writes chunks in batches of 64: stored, then recorded, batch by batch
-SHORT_EN = "2017-06-20-en-dsg-bosnia-herzegovina-reforms.txt"
-SHORT_FR = "2019-04-03-fr-discours-congres-etats-unis.txt"
+SHORT_EN, SHORT_FR = "copper-kite-board", "reseau-bruine-argentee"   # fictional slugs
+EXTRA_PASSAGES = 6   # the 12 fictional releases then hold ~85 chunks: more than one batch
 
 
 def _releases_for_two_batches(corpus: Path) -> tuple[list[Path], int]:
-    """The first corpus files holding a bit more than one batch of chunks, and their chunk count."""
+    """The first files of `corpus` holding a bit more than one batch of chunks, and their chunk count."""
     chosen, total = [], 0
     for item in read_sources([str(corpus)]):
         chosen.append(Path(item.source))
@@ -37,11 +42,16 @@ def _releases_for_two_batches(corpus: Path) -> tuple[list[Path], int]:
     pytest.skip("the corpus is too small for two batches")
 
 
-def test_update_killed_midway_completes_exactly_when_run_again(index_settings: Settings, corpus_copy: Path,
-                                                              built_index: Settings, tmp_path: Path, run_cli) -> None:
-    files, total = _releases_for_two_batches(corpus_copy)
-    # A clean build of the same files is part of the session's index (same paths, same chunk ids).
-    reference = set().union(*(ids for source, ids in ids_by_source(built_index).items() if Path(source) in files))
+def test_update_killed_midway_completes_exactly_when_run_again(index_settings: Settings, tmp_path: Path, run_cli) -> None:
+    from index.update import build
+
+    index_settings = index_settings.model_copy(update={"embeddings": "bundled"})   # slow enough to be killed
+    write_fictional_corpus(tmp_path / "releases", extra_passages=EXTRA_PASSAGES)
+    files, total = _releases_for_two_batches(tmp_path / "releases")
+    # A clean build of the same files (same paths): chunk ids depend on text and metadata, not on the model.
+    clean = make_settings(tmp_path / "reference-home", embeddings="hashing")
+    assert build([str(f) for f in files], clean).added == len(files)
+    reference = set().union(*ids_by_source(clean).values())
     assert len(reference) == total
 
     with open(tmp_path / "killed.stderr", "wb") as log:
@@ -74,9 +84,9 @@ def test_update_killed_midway_completes_exactly_when_run_again(index_settings: S
     assert set(record_manager(index_settings).list_keys()) == reference
 
 
-def test_embedded_index_in_use_fails_fast_naming_the_holder(shared_corpus: Path, tmp_path: Path, run_cli) -> None:
-    settings = make_settings(tmp_path / "home")
-    (release,) = copy_releases([SHORT_EN], shared_corpus, tmp_path / "releases")
+def test_embedded_index_in_use_fails_fast_naming_the_holder(tmp_path: Path, run_cli) -> None:
+    settings = make_settings(tmp_path / "home", embeddings="hashing")
+    (release,) = write_fictional_corpus(tmp_path / "releases", slugs=[SHORT_EN])
 
     with hold_index(settings) as holder:
         for args in (["update", release], ["status"]):
@@ -92,10 +102,11 @@ def test_embedded_index_in_use_fails_fast_naming_the_holder(shared_corpus: Path,
 
 
 @pytest.mark.server
-def test_processes_share_a_chroma_server(chroma_server: str, shared_corpus: Path, tmp_path: Path, run_cli) -> None:
-    settings = make_settings(tmp_path / "home", chroma_url=chroma_server, collection=f"shared-{uuid.uuid4().hex[:8]}")
-    english, french = copy_releases([SHORT_EN, SHORT_FR], shared_corpus, tmp_path / "releases")
-    open_collection(settings, BundledStack.name, create=True)   # an index already exists on the server
+def test_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path, run_cli) -> None:
+    settings = make_settings(tmp_path / "home", chroma_url=chroma_server, collection=f"shared-{uuid.uuid4().hex[:8]}",
+                             embeddings="hashing")
+    (english,), (french,) = (write_fictional_corpus(tmp_path / "releases", slugs=[slug]) for slug in (SHORT_EN, SHORT_FR))
+    open_collection(settings, HashingStack.name, create=True)   # an index already exists on the server
 
     first = subprocess.Popen(index_command("update", english), cwd=PROJECT_ROOT, env=cli_env(settings), text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)

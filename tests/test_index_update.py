@@ -1,7 +1,9 @@
-"""Incremental indexing as a user sees it: build, update, prune, remove (in-process, real models and Chroma).
+"""Incremental indexing as a user sees it: build, update, prune, remove (in-process, real Chroma).
 
-Each test works on three small releases copied into tmp_path, once with an embedded index
-and once against the `chroma run` server (see `index_settings` in conftest.py).
+Each test works on three small fictional releases (helpers/releases.py) written into tmp_path,
+once with an embedded index and once against the `chroma run` server (see `index_settings` in
+conftest.py; the server variants are e2e). The hashing stack embeds: what is checked is what gets (re-)embedded and stored,
+which does not depend on the model.
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers.indexing import EmbeddingSpy, copy_releases, ids_by_source, stored_chunks
+from helpers.indexing import EmbeddingSpy, ids_by_source, stored_chunks
+from helpers.releases import fiction, write_fictional_corpus
 from index.chunk import chunk_release, sentence_spans
-from index.embed import BundledStack
+from index.embed import HashingStack
 from index.load import read_sources
 from index.release import Release
 from index.settings import Settings
@@ -20,20 +23,18 @@ from index.status import index_status
 from index.store import indexed_sources, record_manager
 from index.update import build, remove, update
 
-pytestmark = pytest.mark.e2e
-
-LONG = "2012-06-04-en-new-zealand-partnership-accord.txt"       # several chunks
-SHORT_EN = "2017-06-20-en-dsg-bosnia-herzegovina-reforms.txt"
-SHORT_FR = "2019-04-03-fr-discours-congres-etats-unis.txt"
+SLUGS = ["quartz-ferry-compact", "copper-kite-board", "reseau-bruine-argentee"]
+LONG, SHORT_EN, SHORT_FR = (fiction(slug).name for slug in SLUGS)   # 2091-03-14 en, 2092-05-20 en, 2091-11-02 fr
 RELEASES = [LONG, SHORT_EN, SHORT_FR]
+EXTRA_PASSAGES = 2   # each release then has three chunks
 
 embedded_only = pytest.mark.parametrize("index_settings", ["embedded"], indirect=True)
 
 
 @pytest.fixture
-def folder(shared_corpus: Path, tmp_path: Path) -> Path:
-    """A folder holding three releases."""
-    copy_releases(RELEASES, shared_corpus, tmp_path / "releases")
+def folder(tmp_path: Path) -> Path:
+    """A folder holding three fictional releases of three chunks each."""
+    write_fictional_corpus(tmp_path / "releases", slugs=SLUGS, extra_passages=EXTRA_PASSAGES)
     return (tmp_path / "releases").resolve()
 
 
@@ -55,8 +56,8 @@ def test_status_after_build(index_settings: Settings, folder: Path) -> None:
     status = index_status(index_settings)
     assert (status.releases, status.chunks) == (3, sum(len(chunk_release(r)) for r in releases))
     assert status.languages == {"en": 2, "fr": 1}
-    assert (status.first_date, status.last_date) == ("2012-06-04", "2019-04-03")
-    assert status.embeddings == BundledStack.name
+    assert (status.first_date, status.last_date) == ("2091-03-14", "2092-05-20")
+    assert status.embeddings == HashingStack.name
     assert status.where == (index_settings.chroma_url or str(index_settings.home.resolve()))
 
 
@@ -145,10 +146,9 @@ def test_remove_drops_one_release(index_settings: Settings, folder: Path) -> Non
 
 
 @embedded_only
-def test_removing_a_folder_drops_what_was_indexed_under_it(index_settings: Settings, shared_corpus: Path,
-                                                           tmp_path: Path) -> None:
-    english = copy_releases([LONG, SHORT_EN], shared_corpus, tmp_path / "releases" / "en")
-    french = copy_releases([SHORT_FR], shared_corpus, tmp_path / "releases" / "fr")
+def test_removing_a_folder_drops_what_was_indexed_under_it(index_settings: Settings, tmp_path: Path) -> None:
+    english = write_fictional_corpus(tmp_path / "releases" / "en", slugs=SLUGS[:2])
+    french = write_fictional_corpus(tmp_path / "releases" / "fr", slugs=SLUGS[2:])
     build([str(tmp_path / "releases")], index_settings)
     (english[0]).unlink()   # removing a folder also drops releases whose file is already gone
 

