@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, MetaData, String, Table, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 SAMPLE = 32  # recorded keys looked up in Chroma on every run
 _PAGE = 10_000
@@ -110,15 +111,30 @@ def sources_of(manager: Any, keys: frozenset[str]) -> set[str]:
     return found
 
 
+def _ensure_stamp_table(engine: Any) -> None:
+    """Create the stamp table once; another process may create it between the check and the CREATE."""
+    try:
+        _meta.create_all(engine, tables=[_stamps])
+    except (OperationalError, ProgrammingError, IntegrityError) as exc:
+        if "already exists" not in str(exc) and "duplicate key" not in str(exc):
+            raise
+
+
 def read_stamp(manager: Any) -> str | None:
     """The id of the collection the records were last checked against (None before the first run)."""
-    _meta.create_all(manager.engine, tables=[_stamps])
+    _ensure_stamp_table(manager.engine)
     with manager.engine.connect() as db:
         return db.execute(select(_stamps.c.collection_id).where(_stamps.c.namespace == manager.namespace)).scalar()
 
 
 def write_stamp(manager: Any, collection: Any) -> None:
-    """Remember which collection the records describe."""
-    with manager.engine.begin() as db:
-        db.execute(delete(_stamps).where(_stamps.c.namespace == manager.namespace))
-        db.execute(insert(_stamps).values(namespace=manager.namespace, collection_id=str(collection.id)))
+    """Remember which collection the records describe (two workers may write the same stamp at once)."""
+    for attempt in range(3):
+        try:
+            with manager.engine.begin() as db:
+                db.execute(delete(_stamps).where(_stamps.c.namespace == manager.namespace))
+                db.execute(insert(_stamps).values(namespace=manager.namespace, collection_id=str(collection.id)))
+            return
+        except IntegrityError:  # another worker inserted the stamp between our delete and insert
+            if attempt == 2:
+                raise

@@ -664,6 +664,9 @@ def _to_document(id_: str, text: str | None, metadata: dict | None) -> Document:
 
 RECORDS_BACKENDS = ("sqlite", "postgresql")  # the databases SQLRecordManager implements
 RECORDS_CONNECT_TIMEOUT = 10  # seconds; libpq would otherwise wait forever for an unreachable PostgreSQL
+# seconds a process waits for another one's SQLite write to finish (Python's default, 5 s, failed two
+# concurrent `index update` runs against one server with "database is locked")
+RECORDS_SQLITE_BUSY_SECONDS = 60
 
 
 def record_manager(settings: Settings) -> Any:
@@ -686,6 +689,8 @@ def record_manager(settings: Settings) -> Any:
         engine_kwargs: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
             engine_kwargs["connect_args"] = {"connect_timeout": RECORDS_CONNECT_TIMEOUT}
+        elif url.get_backend_name() == "sqlite":
+            engine_kwargs["connect_args"] = {"timeout": RECORDS_SQLITE_BUSY_SECONDS}
         manager = SQLRecordManager(f"communique/{settings.collection}", db_url=url, engine_kwargs=engine_kwargs)
         try:
             manager.create_schema()

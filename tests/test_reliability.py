@@ -543,3 +543,29 @@ def test_rejected_new_uploads_are_not_kept_and_paths_are_hidden_from_anonymous_u
         finally:
             app.close()
     release_clients()
+
+
+def test_workers_creating_the_record_stamp_at_once_do_not_fail(tmp_path: Path) -> None:
+    """Two `index update` runs that start together both create the stamp table (a race seen in CI)."""
+    import threading
+
+    from index.records import read_stamp
+    from index.store import record_manager
+
+    settings = make_settings(tmp_path / "home")
+    managers = [record_manager(settings) for _ in range(6)]
+    start, errors = threading.Barrier(len(managers)), []
+
+    def race(manager: object) -> None:
+        start.wait()
+        try:
+            read_stamp(manager)
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever it was
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race, args=(m,)) for m in managers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
