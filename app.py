@@ -200,14 +200,20 @@ def launch(
     prevent_thread_lock: bool = False,
     quiet: bool = False,
 ) -> Any:
-    """Start the server (queue on: the chat runs concurrently, updates one at a time)."""
+    """Start the server (queue on: the chat runs concurrently, updates one at a time).
+
+    Uploads are accepted only where they are used: an app that cannot add releases takes none
+    (Gradio's upload route refuses every file over 0 bytes), so strangers cannot fill its disk.
+    """
+    policy: AddPolicy | None = getattr(app, "add_policy", None)
+    accepts_uploads = policy is None or policy.enabled
     app.queue(default_concurrency_limit=4)
     return app.launch(
         server_name=host,
         server_port=port,
         share=share,
         prevent_thread_lock=prevent_thread_lock,
-        max_file_size=int(settings.max_file_mb * 1_000_000),
+        max_file_size=int(settings.max_file_mb * 1_000_000) if accepts_uploads else 0,
         css=CSS,
         ssr_mode=False,
         show_error=False,

@@ -332,7 +332,10 @@ def test_beyond_localhost_adding_needs_the_admin_password(tmp_path: Path) -> Non
 
     with serving(settings, host="0.0.0.0") as (url, app):
         assert not app.add_policy.enabled
-        result, _, _ = Client(url, verbose=False).predict([handle_file(str(release))], "", "", api_name="/add_releases")
+        # uploads are accepted only where they are used: this app takes none at all
+        refused = httpx.post(f"{url}gradio_api/upload", files=[("files", ("release.txt", FIXTURE_RELEASE.encode()))])
+        assert refused.status_code >= 400, refused.text
+        result, _, _ = Client(url, verbose=False).predict(None, "https://example.invalid/r.html", "", api_name="/add_releases")
     assert result.startswith("Adding releases is disabled") and "COMMUNIQUE_ADMIN_PASSWORD" in result
 
     with serving(settings.model_copy(update={"admin_password": "s3cret"}), host="0.0.0.0") as (url, app):

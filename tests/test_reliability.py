@@ -569,3 +569,49 @@ def test_workers_creating_the_record_stamp_at_once_do_not_fail(tmp_path: Path) -
     for t in threads:
         t.join(timeout=60)
     assert not errors, errors
+
+
+@pytest.mark.server
+def test_a_chroma_server_killed_mid_update_is_one_error_line_and_the_next_run_finishes(tmp_path: Path) -> None:
+    import subprocess
+    import uuid
+
+    import chromadb
+
+    from benchmarks.chroma_server import ChromaServer, chroma_executable
+    from helpers.cli import PROJECT_ROOT, cli_env, index_command, kill_group
+    from helpers.releases import write_fictional_corpus
+
+    try:
+        chroma_executable()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    write_fictional_corpus(tmp_path / "releases", extra_passages=6)   # enough passages to be mid-way when it dies
+    server = ChromaServer(tmp_path / "db", log=tmp_path / "server.log").start(60)
+    settings = make_settings(tmp_path / "home", chroma_url=server.url, collection=f"killed-{uuid.uuid4().hex[:8]}")
+    env = cli_env(settings)
+    try:
+        update = subprocess.Popen(index_command("update", tmp_path / "releases"), cwd=PROJECT_ROOT, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and update.poll() is None:   # wait until passages are being written
+                collections = [c.name for c in chromadb.HttpClient(port=server.port).list_collections()]
+                if settings.collection in collections:
+                    break
+                time.sleep(0.2)
+            time.sleep(1.0)
+            server.kill()
+            _, err = update.communicate(timeout=180)
+        finally:
+            kill_group(update)
+        lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip() and "release/s" not in line
+                 and "%|" not in line]
+        assert update.returncode == 1, err
+        assert "Traceback" not in err and len(lines) == 1 and lines[0].startswith("error: "), lines
+        server.start(60)
+        again = subprocess.run(index_command("update", tmp_path / "releases"), cwd=PROJECT_ROOT, env=env, text=True,
+                               capture_output=True, timeout=600)
+        assert again.returncode == 0, again.stderr
+    finally:
+        server.stop()
