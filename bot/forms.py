@@ -239,7 +239,7 @@ def numbers(sentence: str) -> list[str]:
 
 def places(sentence: str) -> list[str]:
     """Countries (ISO 3166 names, English and French) and capitalised names after in/at/à/en."""
-    found = [name for name in _country_names() if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sentence)]
+    found = [m.group(1) for m in _country_pattern().finditer(sentence)]
     for match in re.finditer(r"\b(?:in|at|à|au|en)\s+((?:[A-ZÀ-Ý][\w’'-]+)(?:[\s-]+[A-ZÀ-Ý][\w’'-]+){0,2})", sentence):
         name = match.group(1)
         if not any(w.lower() in _NOT_NAME_WORDS for w in name.split()):
@@ -302,6 +302,15 @@ def _named_in(thing: str, question: str) -> bool:
 
 def _country(name: str) -> bool:
     return name in _country_names()
+
+
+@lru_cache(maxsize=1)
+def _country_pattern() -> re.Pattern[str]:
+    """Every country name as a whole word, in one pass over the sentence (a search per name cost 1.4 ms a
+    sentence, ~40 ms a "where" question); the lookahead finds a name inside another ("Guinea" in
+    "Papua New Guinea") as the per-name searches did."""
+    names = "|".join(re.escape(n) for n in sorted(_country_names(), key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?=({names})(?![\w-]))")
 
 
 @lru_cache(maxsize=1)
