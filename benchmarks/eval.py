@@ -282,7 +282,7 @@ class Outcome:
             "abstain": (0.0 if self.found else 1.0) if not q.answerable else None,
             "false_abstain": (0.0 if self.found else 1.0) if q.answerable else None,
             "short": (1.0 if self.short else 0.0) if q.answer_contains and self.found else None,
-            "short_ok": (1.0 if any(_holds(self.short, p) for p in q.answer_contains) else 0.0)
+            "short_ok": (1.0 if any(short_answer_holds(self.short, p) for p in q.answer_contains) else 0.0)
             if q.answer_contains and self.short
             else None,
             "length": float(len(self.answer)) if self.found else None,
@@ -304,7 +304,7 @@ class Outcome:
         }
 
 
-def _holds(short: str, phrase: str) -> bool:
+def short_answer_holds(short: str, phrase: str) -> bool:
     """A short answer holds an expected phrase when either contains the other ("Cavoli" / "General Cavoli")."""
     a, b = " ".join(short.casefold().split()), " ".join(phrase.casefold().split())
     return bool(a) and (b in a or (len(a) >= 4 and a in b))

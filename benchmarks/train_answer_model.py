@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from .eval import short_answer_holds
+
 SEED = 0
 TARGET_FALSE_ABSTAIN = 0.04  # leaves a margin under the 0.05 the product promises
 TARGET_SHORT_PRECISION = 0.9
@@ -62,11 +64,6 @@ class QuestionRows:
 
 def holds(text: str, phrase: str) -> bool:
     return " ".join(phrase.casefold().split()) in " ".join(text.casefold().split())
-
-
-def short_holds(short: str, phrase: str) -> bool:
-    a, b = " ".join(short.casefold().split()), " ".join(phrase.casefold().split())
-    return bool(a) and (b in a or (len(a) >= 4 and a in b))
 
 
 def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> list[QuestionRows]:
@@ -234,7 +231,7 @@ def thresholds(rows: list[QuestionRows], fitted: Fitted) -> dict[str, float]:
         if row.answerable:
             answerable_scores.append(score)
             if picked and row.typed_question and row.shorts[picked[0]] and row.expected:
-                shorts.append((p[picked[0]], any(short_holds(row.shorts[picked[0]], e) for e in row.expected)))
+                shorts.append((p[picked[0]], any(short_answer_holds(row.shorts[picked[0]], e) for e in row.expected)))
     ordered = np.sort(answerable_scores)
     allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))  # answerable questions that may fall under the bar
     abstain_below = max(float(ordered[allowed]) - 1e-9 if len(ordered) > allowed else 0.0, 0.0)
@@ -296,7 +293,9 @@ def measure(rows: list[QuestionRows], fitted: Fitted | dict[int, Fitted]) -> dic
                 short = row.shorts[given[0]] if p[given[0]] >= bars["short_above"] else None
                 fig["short_coverage"].append(1.0 if short else 0.0)
                 if short:
-                    fig["short_precision"].append(1.0 if any(short_holds(short, e) for e in row.expected) else 0.0)
+                    fig["short_precision"].append(
+                        1.0 if any(short_answer_holds(short, e) for e in row.expected) else 0.0
+                    )
         else:
             fig["abstain"].append(0.0 if found else 1.0)
     y, p = np.concatenate(ys), np.concatenate(ps)
