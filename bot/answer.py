@@ -222,7 +222,7 @@ def answer_stream(
 def _extractive_answer(
     query: Query, passages: list[Passage], scored: list[Scored], model: AnswerModel
 ) -> Iterator[str | Answer]:
-    chosen = choose(scored, model)
+    chosen = choose(scored, model.second_ratio)
     short = short_answer(scored[0], query.asks.typed, model)
     parts: list[str] = []
     quotes: dict[int, list[tuple[int, int]]] = {}

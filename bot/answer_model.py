@@ -10,9 +10,9 @@ cross-validated by release (README, "How a question becomes an answer"):
     a date conflict, names the index lacks): P(the releases answer this question at all).
     A near miss — an on-topic sentence without the budget, the year or the partner asked
     about — scores high on the first and low on the second.
-Its coefficients, and the thresholds chosen on the training data, are the small
-versioned file `answer_model.json` beside this module. Applying it is a dot
-product: scikit-learn is needed to train it, not to answer.
+Its coefficients, and the thresholds chosen on the training data (from out-of-fold
+predictions), are the small versioned file `answer_model.json` beside this module.
+Applying it is a dot product: scikit-learn is needed to train it, not to answer.
 
 Its probability drives three decisions:
   * which sentence answers (the most probable);

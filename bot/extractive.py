@@ -60,8 +60,9 @@ def givable(scored: list[Scored], said: tuple[str, ...], model: AnswerModel) -> 
     ]
 
 
-def choose(scored: list[Scored], model: AnswerModel) -> list[Scored]:
-    """The best sentence, plus the next one when the model finds it nearly as probable (`second_ratio`).
+def choose(scored: list[Scored], second_ratio: float) -> list[Scored]:
+    """The best sentence, plus the next one when the model finds it nearly as probable (`second_ratio` of
+    the best's probability; the training script replays this to choose that ratio).
 
     Two sentences of one release keep their order in the release; otherwise the best comes first.
     """
@@ -70,7 +71,7 @@ def choose(scored: list[Scored], model: AnswerModel) -> list[Scored]:
     best = scored[0]
     chosen = [best]
     for other in scored[1:]:
-        if other.probability < model.second_ratio * best.probability:
+        if other.probability < second_ratio * best.probability:
             break
         if _overlaps(other.candidate, best.candidate) or _same_text(other.candidate, best.candidate):
             continue

@@ -86,6 +86,25 @@ _FOCUS = re.compile(
 )
 
 
+# The question word that opens the question (or its main clause, after a leading "When she left…, "): it
+# decides over a "when"/"where" later in the question ("Who was commanding … when SACEUR visited?").
+_OPENING_CLAUSE = re.compile(
+    r"^\W*(?:when|quand|lorsqu\w*|while|after|before|après|avant|as|in|en|at|à|on|during|pendant)\b[^,?]*,\s*"
+    r"(?=(?:who|whom|whose|qui|when|quand|where|où|which|what|quel\w*|how|combien)\b)",
+    re.I,
+)
+_LEADING = re.compile(
+    r"^\W*(?:and\s+|et\s+|but\s+|mais\s+)?(?P<word>who|whom|whose|qui|when|quand|where|où|how many|how much|combien)\b",
+    re.I,
+)
+_LEADING_KIND: dict[str, AskedKind] = {
+    **dict.fromkeys(("who", "whom", "whose", "qui"), "person"),
+    **dict.fromkeys(("when", "quand"), "date"),
+    **dict.fromkeys(("where", "où"), "place"),
+    **dict.fromkeys(("how many", "how much", "combien"), "number"),
+}
+
+
 def asked_for(question: str) -> Asked:
     """The type of thing the question asks for (checked most specific first)."""
     define = _DEFINE.match(question)
@@ -93,6 +112,11 @@ def asked_for(question: str) -> Asked:
     term = term.strip(" ?") if len(term.split()) <= 6 else ""
     if term and not _WHEN.search(question):
         return Asked("definition", term=term)
+    opening = _OPENING_CLAUSE.match(question)
+    main = question[opening.end() :] if opening else question
+    leading = _LEADING.match(main)
+    if leading:
+        return Asked(_LEADING_KIND[" ".join(leading.group("word").lower().split())])
     if _HOW_MANY.search(question):
         return Asked("number")
     if _WHEN.search(question):
@@ -186,6 +210,8 @@ def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
     found = [f for f in dict.fromkeys(x.strip(" ,.;:") for x in found) if f]
     if kind == "number":  # "40 ships" is new for "How many ships…?": only the figure must be new
         return [f for f in found if not _named_in(f.split()[0], question)]
+    if kind == "date":  # "May 2025" is new for "… in 2025?" or after "… in March 2025?": only the whole date counts
+        return [f for f in found if not _named_in(f, question, whole=True)]
     return [f for f in found if not _named_in(f, question)]
 
 
@@ -292,10 +318,12 @@ def stem(word: str) -> str:
     return word
 
 
-def _named_in(thing: str, question: str) -> bool:
-    """Does the question already name this (as whole words, or every content word of it)?"""
+def _named_in(thing: str, question: str, *, whole: bool = False) -> bool:
+    """Does the question already name this (as whole words, or — unless `whole` — every content word of it)?"""
     if re.search(rf"(?<![\w-]){re.escape(thing)}(?![\w-])", question, re.I):
         return True
+    if whole:
+        return False
     words = content_words(thing)
     return bool(words) and words <= content_words(question)
 

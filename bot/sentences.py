@@ -2,8 +2,10 @@
 
 Every sentence of the passages read (bot.extractive.PASSAGES_READ) becomes a Candidate
 with a few features, all cheap at answer time (sentence vectors were computed at index
-time, so "meaning" is a dot product, not a model call). The features, and why each is there:
-  meaning, meaning_gap, meaning_rank   cosine to the question, its distance to the best candidate's, its rank;
+time, so "meaning" is a dot product and one small model call for the question). The features, and why each is there:
+  meaning, meaning_gap, meaning_rank   cosine to the question in the stack's sentence space (the bundled stack:
+                        multilingual-e5-small, cross-lingual) as a z-score against unrelated texts, its
+                        distance to the best candidate's, its rank;
   overlap, overlap_gap  the question's words it shares, weighted by how few candidates share them, and its
                         distance to the best candidate's (the model compares sentences of one question);
   rare_overlap          the same with the index's own word rarity (a name few releases use weighs most);
@@ -117,7 +119,7 @@ class SentenceVectors:
                 for id_, meta in zip(found["ids"], found["metadatas"]):
                     meta = meta or {}
                     spans = json.loads(meta.get("sentences") or "[]")
-                    dim = self.searcher.stack.dim
+                    dim = self.searcher.stack.sentence_dim
                     vectors = (
                         decode_matrix(meta[SENTENCE_VECTORS_KEY], dim)
                         if meta.get(SENTENCE_VECTORS_KEY)
@@ -137,18 +139,21 @@ def candidate_sentences(
     hits = ranking.hits[:passages]
     if not hits:
         return []
-    question_vector = ranking.query_vector
+    stack = vectors.searcher.stack
+    mean, spread = stack.sentence_baseline
     if query.folded:  # a follow-up: meaning against the new question as much as the folded text
-        own = vectors.searcher.stack.embed_dense([query.question])[0]
-        question_vector = (question_vector + own) / 2
+        question_vector = stack.embed_sentence_queries([query.text, query.question]).mean(axis=0)
+    else:
+        question_vector = stack.embed_sentence_queries([query.text])[0]
     table = vectors.get(hits)
     raw: list[_Sentence] = []
     matrix: np.ndarray | None
     for h, hit in enumerate(hits):
         spans, matrix = table.get(hit.id, ([], np.zeros((0, 1))))
-        if not spans or len(matrix) != len(spans):
+        if not spans or len(matrix) != len(spans):  # a chunk without sentence data: the whole passage, unscored
             spans, matrix = [[0, len(hit.text)]], None
-        meanings = matrix @ question_vector if matrix is not None else np.full(len(spans), hit.dense)
+        # meaning as a z-score against unrelated texts in this stack's space (EmbeddingStack.sentence_baseline)
+        meanings = (matrix @ question_vector - mean) / spread if matrix is not None else np.zeros(len(spans))
         for i, ((start, end), meaning) in enumerate(zip(spans, meanings)):
             raw.append(_Sentence(h, hit, i, start, end, hit.text[start:end], float(meaning)))
     asked = content_words(query.text)

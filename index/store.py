@@ -39,7 +39,7 @@ from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 from .chunk import embed_text, sentence_spans, text_hash
-from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of
+from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of, superseded
 from .errors import CommuniqueError
 from .settings import Settings, get_settings
 
@@ -337,6 +337,12 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
             f"the collection {settings.collection!r} in {_where(settings)} was not made by this tool: "
             f"use another COMMUNIQUE_HOME or run `python -m index build --reset SOURCE ...`"
         )
+    if stack_name is not None and built_with != stack_name and superseded(built_with):
+        raise StoreError(
+            f"the index in {_where(settings)} was built by an earlier version of this tool "
+            f"(embeddings {built_with!r}, now {stack_name!r}): rebuild it with "
+            "`python -m index build --reset SOURCE ...`"
+        )
     if stack_name is not None and built_with != stack_name:
         raise StoreError(
             f"the index in {_where(settings)} was built with embeddings {built_with!r} but "
@@ -477,7 +483,7 @@ class ChunkStore(VectorStore):
             sentences = [
                 [d.page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i, d in zip(todo, docs)
             ]
-            sentence_vectors = self.stack.embed_dense([s for group in sentences for s in group])
+            sentence_vectors = self.stack.embed_sentences([s for group in sentences for s in group])
             offset = 0
             for j, (i, group) in enumerate(zip(todo, sentences)):
                 extra = {SENTENCE_VECTORS_KEY: encode_matrix(sentence_vectors[offset : offset + len(group)])}

@@ -78,10 +78,13 @@ def test_names_a_question_asks_about_are_found_for_the_coverage_check():
 
 
 def test_an_identifier_is_answered_from_the_release_that_defines_it_and_its_language_is_said(fictional_index):
+    # Which sentence of the release defines it is a matter of meaning, which the hashing stack does not
+    # have (the answer model is trained on the bundled stack's): test_what_is_paf_n_is_answered_from_the_french_release
+    # checks it with the real models.
     result = answer("What is VKR-N?", settings=fictional_index)
     assert isinstance(result, Answer) and result.found and result.mode == "extractive"
     assert _name(result.citations[0].source) == VKR_N.name
-    assert "multiplicateurs de force" in result.text and "French release" in result.text
+    assert "VKR-N" in result.text and "French release" in result.text
     assert "[1]" in result.text and all(f"[{c.n}]" in result.text for c in result.citations)
     first = result.citations[0]
     assert (first.lang, first.date, first.title) == ("fr", "2093-02-08", VKR_N.title)
@@ -282,6 +285,11 @@ def test_a_sentence_holds_what_the_question_wants_only_when_the_question_does_no
     assert candidates("person", "The framework was discussed at length.", question) == []
     assert candidates("person", "General Jane Quill spoke.", "What did General Jane Quill present?") == []
     assert candidates("date", "They met on 3 March 2031 in Port Avalon.", "When did they meet?") == ["3 March 2031"]
+    # a date is named only as a whole: the year alone does not make "May 2031" known
+    assert candidates("date", "They meet again in May 2031.", "After the March 2031 talks, when do they meet?") == [
+        "May 2031"
+    ]
+    assert candidates("date", "They met on 3 March 2031.", "What did they agree on 3 March 2031?") == []
     assert candidates("number", "Twelve harbours and 40 ships took part.", "How many ships took part?")[-1] == "40 ships"
     assert candidates("place", "The council met in Port Avalon, Portugal.", "Where did the council meet?")[:1] == ["Portugal"]
     term = asked_for("What is PAF-N?").term

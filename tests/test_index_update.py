@@ -223,3 +223,29 @@ def test_latin1_and_windows_1252_releases_keep_their_accents(index_settings: Set
     assert chunks[0].metadata["date"] == "2024-06-11"
     body = text.split("\n\n", 2)[2].strip()
     assert stored == body, "the stored text is the body, accents and punctuation exact"
+
+
+@embedded_only
+def test_an_index_of_an_earlier_bundled_stack_asks_for_a_rebuild(index_settings: Settings, folder: Path) -> None:
+    """v1 kept other sentence vectors than v2 reads: such an index is refused with the command that fixes it,
+    and `build --reset` replaces it (with the hashing stack here: no model needed to show the path)."""
+    from index.embed import BundledStack
+    from index.store import StoreError, open_collection
+
+    build([str(folder)], index_settings)
+    collection = open_collection(index_settings)
+    earlier = BundledStack.name.rsplit("/", 1)[0] + "/v1"
+    collection.modify(metadata={**(collection.metadata or {}), "embeddings": earlier})
+
+    with pytest.raises(StoreError) as refused:
+        open_collection(index_settings, BundledStack.name)
+    message = str(refused.value)
+    assert "earlier version" in message and "python -m index build --reset" in message
+    assert "\n" not in message
+
+    build([str(folder)], index_settings, reset=True)
+    assert open_collection(index_settings, HashingStack.name).count() == sources_chunks(folder)
+
+
+def sources_chunks(folder: Path) -> int:
+    return sum(len(chunk_release(read_release(folder / name))) for name in RELEASES)

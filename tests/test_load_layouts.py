@@ -411,6 +411,7 @@ class _FakeStack:
     """Deterministic vectors instead of the real models: these tests are about metadata, not retrieval."""
 
     name, dim, has_sparse = BundledStack.name, BundledStack.dim, False
+    sentence_dim, sentence_baseline = dim, (0.0, 1.0)
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
         rng = [np.random.default_rng(abs(hash(text)) % 2**32).standard_normal(self.dim) for text in texts]
@@ -421,6 +422,7 @@ class _FakeStack:
         return Vectors(self.embed_dense(texts))
 
     embed_queries = embed_passages
+    embed_sentences = embed_sentence_queries = embed_dense
 
 
 def test_list_and_status_undated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

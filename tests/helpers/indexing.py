@@ -111,6 +111,7 @@ class _SpiedStack:
     def __init__(self, stack: EmbeddingStack, spy: EmbeddingSpy) -> None:
         self._stack, self._spy = stack, spy
         self.name, self.dim, self.has_sparse = stack.name, stack.dim, stack.has_sparse
+        self.sentence_dim, self.sentence_baseline = stack.sentence_dim, stack.sentence_baseline
 
     def embed_passages(self, texts: list[str]) -> Vectors:
         self._spy.passages.extend(texts)
@@ -120,5 +121,11 @@ class _SpiedStack:
         return self._stack.embed_queries(texts)
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
-        self._spy.sentences.extend(texts)
         return self._stack.embed_dense(texts)
+
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        self._spy.sentences.extend(texts)
+        return self._stack.embed_sentences(texts)
+
+    def embed_sentence_queries(self, texts: list[str]) -> np.ndarray:
+        return self._stack.embed_sentence_queries(texts)
