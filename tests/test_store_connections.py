@@ -31,6 +31,13 @@ def _index(tmp_path: Path, name: str, slugs: list[str] | None = None) -> Setting
     return settings
 
 
+def _answering(settings: Settings) -> Bot:
+    """A Bot that has answered once (so it has opened the index)."""
+    bot = Bot(settings)
+    assert bot.answer(QUESTION).found
+    return bot
+
+
 def _home_is_locked(settings: Settings) -> bool:
     """Whether some holder has the home's lock (another flock on the file would then fail, even in this process)."""
     lock = FileLock(str(settings.home / "index.lock"), thread_local=False)
@@ -66,8 +73,7 @@ def test_a_closed_bot_releases_its_client_and_the_home_lock(tmp_path: Path) -> N
 def test_two_bots_on_two_homes_in_one_process(tmp_path: Path) -> None:
     first = _index(tmp_path, "first")
     second = _index(tmp_path, "second", slugs=["reseau-bruine-argentee", "quartz-ferry-compact"])
-    one, two = Bot(first), Bot(second)
-    assert one.answer(QUESTION).found and two.answer(QUESTION).found
+    one, two = _answering(first), _answering(second)
     one.close()
     assert not is_open(first) and is_open(second)
     assert two.answer(QUESTION).found                             # the other index is untouched
@@ -77,21 +83,16 @@ def test_two_bots_on_two_homes_in_one_process(tmp_path: Path) -> None:
 
 def test_a_bot_reopens_after_close_and_a_new_bot_opens_the_same_home(tmp_path: Path) -> None:
     settings = _index(tmp_path, "home")
-    bot = Bot(settings)
-    assert bot.answer(QUESTION).found
+    bot = _answering(settings)
     bot.close()
     assert bot.answer(QUESTION).found                             # reopened on use
     bot.close()
-    again = Bot(settings)
-    assert again.answer(QUESTION).found
-    again.close()
+    _answering(settings).close()                                  # a new Bot on the same home
     assert not is_open(settings)
 
 
 def test_an_update_while_a_bot_holds_the_index_shares_its_client(tmp_path: Path) -> None:
-    settings = _index(tmp_path, "home")
-    bot = Bot(settings)
-    assert bot.answer(QUESTION).found
+    bot = _answering(settings := _index(tmp_path, "home"))
     extra = tmp_path / "extra"
     write_fictional_corpus(extra, slugs=["reseau-bruine-argentee"])
     assert update([str(extra)], settings).added == 1              # no IndexBusy: one lock for the whole process
