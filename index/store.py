@@ -6,9 +6,10 @@ processes against one Chroma server see the same index. The collection's metadat
 records which embedding stack built it (mixing models is refused) and a
 `generation` stamp bumped on every write, which readers use to refresh caches.
 
-In embedded mode a process-wide lock guards the directory: Chroma hangs for minutes
-when two processes open one embedded directory, so a second process fails at once
-with a message naming the holder.
+In embedded mode a lock guards the directory: Chroma hangs for minutes when two
+processes open one embedded directory, so a second process fails at once with a
+message naming the holder. The client and that lock belong to whoever holds a
+`Connection` (a Bot, a running build/update/remove) and are let go with the last one.
 """
 
 from __future__ import annotations
