@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .instruments import median
+from .profile import BUDGET_MARGIN, BUDGETED_FROM
 
 
 def _s(x: float | None, digits: int = 1) -> str:
@@ -226,9 +227,17 @@ def format_notes(report: dict[str, Any]) -> str:
             "these N searches an index where each text appears in several copies."
         )
     notes.append(
-        "Each mode uses one fresh temporary COMMUNIQUE_HOME that grows corpus -> N; server mode runs a "
-        "`chroma run` on 127.0.0.1, started and stopped by the bench."
+        "Each mode uses one fresh temporary COMMUNIQUE_HOME that grows corpus -> N (deleted when the mode is done); "
+        "server mode runs a `chroma run` on 127.0.0.1, started and stopped by the bench. "
+        "On disk = the allocated size of the Chroma folder (embedded: COMMUNIQUE_HOME/chroma; server: its --path) "
+        "after the bulk load to N, over the chunks it holds; the record manager is not counted."
     )
+    if meta.get("budget_s"):
+        notes.append(
+            f"Time budget {meta['budget_s']:.0f} s: a size N >= {BUDGETED_FROM:,} runs only if the time left is at "
+            f"least {BUDGET_MARGIN:g} times what it should take at the pace measured so far "
+            "(this mode's previous size, the previous mode)."
+        )
     skipped = [f"{name} N={n}" for name, m in report["modes"].items() for n, s in m["sizes"].items() if "skipped" in s]
     if skipped:
         notes.append("Skipped to stay within the time budget: " + ", ".join(skipped) + ".")
