@@ -23,7 +23,7 @@ from langchain_core.documents import Document
 from index.embed import EmbeddingStack, stack_name
 from index.language import LANG_NAMES
 from index.settings import Settings, get_settings
-from index.store import StoreError
+from index.store import Connection, StoreError, connect
 
 from . import llm
 from .answer_model import AnswerModel, load_model
@@ -36,7 +36,7 @@ from .sentences import SentenceVectors, candidate_sentences
 
 
 class Bot:
-    """Answers questions from one index; safe to share across threads. `close()` drops its caches."""
+    """Answers questions from one index; safe to share across threads. `close()` drops its caches and the index."""
 
     def __init__(
         self, settings: Settings, stack: EmbeddingStack | None = None, model: AnswerModel | None = None
@@ -46,6 +46,7 @@ class Bot:
         self._stack = stack
         self._searcher: Searcher | None = None
         self._vectors: SentenceVectors | None = None
+        self._connection: Connection | None = None  # held while the searcher is open: the index's client and lock
         self._lock = threading.Lock()
 
     @property
@@ -60,7 +61,13 @@ class Bot:
         """Opened on first use, so that a Bot can be made before the index exists."""
         with self._lock:
             if self._searcher is None:
-                self._searcher = Searcher(self.settings, self._stack)
+                connection = connect(self.settings)  # what the searcher opens of the index is this Bot's to close
+                try:
+                    self._searcher = Searcher(self.settings, self._stack)
+                except BaseException:
+                    connection.close()
+                    raise
+                self._connection = connection
                 self._vectors = SentenceVectors(self._searcher)
             return self._searcher
 
@@ -70,9 +77,13 @@ class Bot:
             self._searcher.cache.invalidate()
 
     def close(self) -> None:
+        """Drop the caches and let go of the index (its Chroma client and, embedded, the home lock); reopens on use."""
         with self._lock:
             self._searcher = None
             self._vectors = None
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
     def retrieve(
         self, question: str, k: int = 5, *, history: list[dict] | None = None, filters: Filters | None = None

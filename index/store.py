@@ -6,13 +6,15 @@ processes against one Chroma server see the same index. The collection's metadat
 records which embedding stack built it (mixing models is refused) and a
 `generation` stamp bumped on every write, which readers use to refresh caches.
 
-In embedded mode a process-wide lock guards the directory: Chroma hangs for minutes
-when two processes open one embedded directory, so a second process fails at once
-with a message naming the holder.
+In embedded mode a lock guards the directory: Chroma hangs for minutes when two
+processes open one embedded directory, so a second process fails at once with a
+message naming the holder. The client and that lock belong to whoever holds a
+`Connection` (a Bot, a running build/update/remove) and are let go with the last one.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -22,9 +24,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 import chromadb
@@ -70,10 +73,133 @@ class NoIndex(StoreError):
 
 # --------------------------------------------------------------------------- client
 
-_clients: dict[str, ClientAPI] = {}
-_client_lock = threading.Lock()
-_dir_locks: dict[str, FileLock] = {}
-_read_only_homes: set[str] = set()  # homes opened without their lock because they cannot be written
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_client_lock = threading.Lock()  # guards _open and _unheld, and every client being opened
+
+
+@dataclass
+class _Location:
+    """What this process has open at one index location, shared by every Connection to it."""
+
+    settings: Settings
+    holders: int = 0
+    client: ClientAPI | None = None  # opened on first use, so that holding costs nothing until then
+    home_lock: FileLock | None = None  # embedded mode: COMMUNIQUE_HOME held for this process
+    read_only_copy: Path | None = None  # embedded mode, read-only home: the private copy Chroma opened
+
+
+_open: dict[str, _Location] = {}  # location -> what is open there, only while someone holds it
+_unheld: dict[str, Connection] = {}  # holds taken for callers that hold none (see get_client)
+
+
+def _location_key(settings: Settings) -> str:
+    return settings.chroma_url or str(settings.chroma_path.resolve())
+
+
+class Connection:
+    """A hold on the Chroma client of one index location (and, embedded, on its home lock); `close()` lets go.
+
+    A Bot and each `index build/update/remove` hold one while they use the index. Holders of one
+    location share one client and one lock, because both are per process: chromadb keeps one
+    System per persistent path (SharedSystemClient, counted by Client.close()), and the home
+    lock is an flock that this process could not take a second time. When the last holder
+    closes, the client is closed (its System stopped: SQLite and vector files let go) and the
+    home is unlocked, so another process, or a second index in this one, opens it afresh.
+    """
+
+    def __init__(self, key: str, location: _Location) -> None:
+        self._key = key
+        self._location: _Location | None = location
+
+    @property
+    def client(self) -> ClientAPI:
+        """The location's client, opened on first use (embedded: the home lock is taken then)."""
+        with _client_lock:
+            if self._location is None:
+                raise StoreError("this connection to the index is closed")
+            return _client_of(self._location)
+
+    @property
+    def closed(self) -> bool:
+        return self._location is None
+
+    def close(self) -> None:
+        """Let go of the location; the last holder closes the client and unlocks the home. Idempotent."""
+        with _client_lock:
+            location, self._location = self._location, None
+            if location is None:
+                return
+            location.holders -= 1
+            if location.holders <= 0 and _open.get(self._key) is location:
+                del _open[self._key]
+                _close_location(location)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(settings: Settings) -> Connection:
+    """Hold the index of `settings` until the Connection is closed; nothing is opened before it is used."""
+    key = _location_key(settings)
+    with _client_lock:
+        location = _open.setdefault(key, _Location(settings))
+        location.holders += 1
+        return Connection(key, location)
+
+
+def holding_index(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a function taking `settings` (2nd argument or keyword) so that it holds that index while it runs."""
+
+    @functools.wraps(fn)
+    def held(*args: P.args, **kwargs: P.kwargs) -> R:
+        settings = kwargs.get("settings", args[1] if len(args) > 1 else None)
+        if not isinstance(settings, Settings):
+            return fn(*args, **kwargs)
+        with connect(settings):
+            return fn(*args, **kwargs)
+
+    return held
+
+
+def is_open(settings: Settings) -> bool:
+    """Whether this process holds the index of `settings` (a client or lock may be open)."""
+    with _client_lock:
+        return _location_key(settings) in _open
+
+
+def _client_of(location: _Location) -> ClientAPI:
+    """Open the location's client if it is not yet (under _client_lock)."""
+    if location.client is None:
+        settings = location.settings
+        location.client = _connect_server(settings) if settings.chroma_url else _open_embedded(location)
+    return location.client
+
+
+def _close_location(location: _Location) -> None:
+    """Close what a location opened (under _client_lock, once its last holder let go)."""
+    import shutil
+
+    client, location.client = location.client, None
+    close = getattr(client, "close", None)
+    if close is not None:
+        # Client.close() releases this client's reference to the System chromadb shares per path (and its admin
+        # client's) and stops the System when it was the last: the per-identifier release. Not
+        # SharedSystemClient.clear_system_cache(), which forgets every System of the process, stopping none.
+        try:
+            close()
+        except Exception:  # a server gone away: nothing left to release
+            pass
+    if location.home_lock is not None:
+        location.home_lock.release(force=True)
+        location.home_lock = None
+    if location.read_only_copy is not None:
+        shutil.rmtree(location.read_only_copy.parent, ignore_errors=True)
+        location.read_only_copy = None
 
 
 def check_writable(settings: Settings) -> None:
@@ -91,12 +217,19 @@ def _chroma_settings() -> ChromaSettings:
 
 
 def get_client(settings: Settings) -> ClientAPI:
-    """The process-wide Chroma client for these settings (embedded or server)."""
-    key = settings.chroma_url or str(settings.chroma_path.resolve())
+    """The Chroma client of these settings (embedded or server).
+
+    The one a holder (a Bot, a running update) keeps open, when there is one: a caller inside
+    it uses that. Otherwise the index is held for the rest of the process, as a command that
+    opens one index and exits wants (status, catalog); release_clients() lets go of those.
+    """
+    key = _location_key(settings)
     with _client_lock:
-        if key not in _clients:
-            _clients[key] = _connect_server(settings) if settings.chroma_url else _open_embedded(settings)
-        return _clients[key]
+        location = _open.get(key)
+        if location is None:
+            location = _open[key] = _Location(settings, holders=1)
+            _unheld[key] = Connection(key, location)
+        return _client_of(location)
 
 
 def _connect_server(settings: Settings) -> ClientAPI:
@@ -191,20 +324,21 @@ def _make_home(settings: Settings) -> None:
         ) from exc
 
 
-def _open_embedded(settings: Settings) -> ClientAPI:
-    home = settings.home
+def _open_embedded(location: _Location) -> ClientAPI:
+    settings = location.settings
     _check_home(settings)
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
         raise StoreError(
             f"{settings.chroma_path} is a file, not a Chroma folder: remove it, then run `python -m index build`"
         )
     _make_home(settings)
-    acquire_home_lock(settings)
     path = settings.chroma_path
-    if str(home.resolve()) in _read_only_homes and path.is_dir():
-        path = _read_only_copy(path)
+    if location.home_lock is None and location.read_only_copy is None:
+        location.home_lock = acquire_home_lock(settings)
+        if location.home_lock is None and path.is_dir():  # a read-only home: Chroma reads a private copy
+            location.read_only_copy = _read_only_copy(path)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        return chromadb.PersistentClient(path=str(location.read_only_copy or path), settings=_chroma_settings())
     except Exception as exc:
         raise StoreError(
             f"{settings.chroma_path} is not a readable Chroma index ({_one_line(exc)}): "
@@ -234,14 +368,14 @@ def _read_only_copy(path: Path) -> Path:
     return copy
 
 
-def acquire_home_lock(settings: Settings) -> None:
-    """Hold COMMUNIQUE_HOME for this process's lifetime, or fail naming the holder."""
+def acquire_home_lock(settings: Settings) -> FileLock | None:
+    """Lock COMMUNIQUE_HOME for this process, or fail naming the holder; None for a read-only home (no lock to take).
+
+    The caller keeps the lock and releases it (a Connection, when its last holder closes).
+    """
     path = str((settings.home / "index.lock").resolve())
-    if path in _dir_locks:
-        return
     if not os.access(settings.home, os.W_OK):  # a read-only home: nothing here can write it, so no lock to take
-        _read_only_homes.add(str(settings.home.resolve()))
-        return
+        return None
     lock = FileLock(path, thread_local=False)
     owner = Path(path + ".owner")
     try:
@@ -253,18 +387,24 @@ def acquire_home_lock(settings: Settings) -> None:
             f"(`chroma run --path DIR`) and set COMMUNIQUE_CHROMA_URL so several processes can share it"
         ) from None
     owner.write_text(f"pid {os.getpid()} ({' '.join(sys.argv)[:200]})", encoding="utf-8")
-    _dir_locks[path] = lock
+    return lock
 
 
 def release_clients() -> None:
-    """Forget every client and release the embedded lock (tests, and the app's shutdown)."""
+    """Let go of the holds get_client took for callers that hold none, then close anything still open (tests).
+
+    A Bot or an update closes its own Connection; this is for the end of a test or an evaluation run.
+    """
     with _client_lock:
-        _clients.clear()
-        chromadb.api.client.SharedSystemClient.clear_system_cache()
-        for lock in _dir_locks.values():
-            lock.release(force=True)
-        _dir_locks.clear()
-        _read_only_homes.clear()
+        unheld = list(_unheld.values())
+        _unheld.clear()
+    for connection in unheld:
+        connection.close()
+    with _client_lock:
+        locations = list(_open.values())
+        _open.clear()
+        for location in locations:
+            _close_location(location)
 
 
 @contextmanager

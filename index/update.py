@@ -23,7 +23,15 @@ from .load import is_url, list_release_files, read_sources
 from .records import check_records, sources_of, write_stamp
 from .release import Failure, Release, Skipped
 from .settings import Settings
-from .store import ChunkStore, check_writable, drop_collection, indexed_sources, open_collection, record_manager
+from .store import (
+    ChunkStore,
+    check_writable,
+    drop_collection,
+    holding_index,
+    indexed_sources,
+    open_collection,
+    record_manager,
+)
 
 ProgressEvent = Literal["release", "embedded"]  # a release was read / a batch of chunks was embedded
 Progress = Callable[[ProgressEvent, int], None]  # (event, amount)
@@ -50,6 +58,7 @@ class Summary:
         )
 
 
+@holding_index  # the index is let go when the run ends (index.store.Connection)
 def build(
     sources: Iterable[str], settings: Settings, *, reset: bool = False, progress: Progress | None = None
 ) -> Summary:
@@ -66,6 +75,7 @@ def build(
     return _run(list(sources), settings, mode="full", progress=progress)
 
 
+@holding_index  # the index is let go when the run ends (index.store.Connection)
 def update(
     sources: Iterable[str],
     settings: Settings,
@@ -102,6 +112,7 @@ def update(
     return summary
 
 
+@holding_index  # the index is let go when the run ends (index.store.Connection)
 def remove(sources: Iterable[str], settings: Settings) -> Summary:
     """Drop releases by source; a folder drops every release indexed from under it."""
     check_writable(settings)

@@ -191,6 +191,55 @@ def test_report_table_from_figures() -> None:
     assert len(widths) == 1                         # an aligned Markdown table
 
 
+def test_the_table_shows_bulk_load_per_release_and_bytes_per_chunk() -> None:
+    from benchmarks.bench.report import format_table as table_of
+
+    stage = {"grow": {"seconds": 9.0, "copies": 900, "chunks_embedded": 0},
+             "disk": {"bytes": 3_000_000, "chunks": 3000, "bytes_per_chunk": 1000.0}}
+    mode = {"sizes": {"1000": stage}}
+    table = re.sub(r" +", " ", table_of({"meta": {"corpus_releases": 38, "sizes": [1000]}, "modes": {"embedded": mode}}))
+    assert "Bulk load to N=1,000 (synthetic copies, vectors reused) | 9.0 s (+900 releases, 10.0 ms per release, 0 embedded)" in table
+    assert "On disk at N=1,000: Chroma folder per chunk | 1.0 KB (3 MiB, 3,000 chunks)" in table
+
+
+def test_disk_usage_counts_allocated_bytes_per_chunk(tmp_path: Path) -> None:
+    from benchmarks.bench.instruments import disk_usage
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.bin").write_bytes(b"x" * 10_000)
+    (tmp_path / "sub" / "b.bin").write_bytes(b"y" * 5_000)
+    usage = disk_usage(tmp_path, 3)
+    assert usage["bytes"] >= 15_000 and usage["bytes_per_chunk"] == usage["bytes"] / 3
+    assert disk_usage(tmp_path, 0)["bytes_per_chunk"] is None
+
+
+def test_a_size_is_skipped_when_the_measured_pace_says_it_would_overrun() -> None:
+    from benchmarks.bench.profile import Pace
+
+    left = [1000.0]
+    pace = Pace(budget_left=lambda: left[0])
+    assert pace.allows(300, 100) and pace.allows(30_000, 10_000)   # nothing measured yet: it runs
+    # this mode's stage to N=1,000: 0.02 s per copy, a no-op of 5 s, answer + add 20 s
+    pace.record(1000, {"seconds": 43.0, "grow": {"process_wall_s": 18.0, "copies": 900},
+                       "noop": {"process_wall_s": 5.0}})
+    assert pace.projected(10_000, 1000) == pytest.approx(0.02 * 9000 + 0.005 * 10_000 + 20.0)
+    assert pace.allows(10_000, 1000)                               # 250 s x 1.3 fits in 1,000 s
+    left[0] = 300.0
+    assert not pace.allows(10_000, 1000) and pace.allows(500, 100)  # small sizes always run
+    pace.start_mode()                                              # the next mode: the first mode's times
+    assert pace.projected(1000, 38) == 43.0
+
+
+def test_synthetic_copies_of_a_size_are_written_once_for_both_modes(tmp_path: Path) -> None:
+    from benchmarks.bench.profile import Corpus
+
+    corpus = Corpus(files=[], templates=_templates(), new_template=None, workdir=tmp_path)
+    folder = corpus.copies(0, 5)
+    first = sorted(p.name for p in folder.iterdir())
+    assert len(first) == 5 and corpus.copies(0, 5) == folder
+    assert sorted(p.name for p in folder.iterdir()) == first and not list(tmp_path.glob("synthetic/*.partial"))
+
+
 # --------------------------------------------------------------------------- one real run
 
 

@@ -8,11 +8,13 @@ the language when no format said it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from index.release import Release
 
+from .dates import dateline_date
 from .errors import SourceError
 from .fetch import is_url
 from .language import guess_lang
@@ -60,19 +62,25 @@ def make_release(
     title: str | None,
     body: str,
     *,
-    date: str | None = None,
+    dates: Sequence[tuple[str | None, str | None]] = (),
+    guess_date: bool = True,
     updated: str | None = None,
     url: str | None = None,
     lang: str | None = None,
     lang_hint: str | None = None,
-    date_source: str | None = None,
 ) -> Release:
     """The Release, once body and metadata are known; refuses an empty body.
 
+    ``dates`` are (date, what gave it) in the order the format trusts them: the first
+    given wins, else the body's dateline, unless ``guess_date`` is off (the file said
+    its date is unknown). One fallback for every format, so that they date alike.
     ``lang`` is a declaration the user wrote (header, front matter) and wins;
     ``lang_hint`` (``<html lang>``, often a site template's) only wins when the
     text is not detected as English or French.
     """
+    date, date_source = next(((d, s) for d, s in dates if d), (None, None))
+    if date is None and guess_date:
+        date, date_source = dateline_date(body), "dateline"
     body = normalise(body)
     if not body.strip():
         raise SourceError("no body text (only a title or header)")

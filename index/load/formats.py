@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from index.release import Release
 
 from .assemble import make_release, normalise, title_and_rest
-from .dates import dateline_date, to_iso
+from .dates import to_iso
 from .decode import text_from_bytes
 from .errors import SourceError
 from .html_meta import html_meta
@@ -72,33 +72,24 @@ def _release_from_extracted(
 ) -> Release:
     """Shared by HTML and PDF: a nato.int header wins, then the document's metadata, then the first line.
 
-    The date falls back to the body's dateline when neither the header nor the metadata has one.
+    The date: the header's, else the metadata's, else the body's dateline (make_release).
     """
     header = split_header(text)
     if header.found:
         title, body = header.title or meta_title, header.body
-    elif meta_title:
-        first, _, rest = text.strip("\n").partition("\n")
-        title, body = meta_title, (rest if _same_title(first, meta_title) and rest.strip() else text)
+    elif meta_title:  # a first line that repeats it is dropped by make_release
+        title, body = meta_title, text
     else:
         title, body = title_and_rest(text)
-    date, date_source = (header.date, "nato_layout") if header.date else (meta_date, meta_source)
-    if date is None:
-        date, date_source = dateline_date(body), "dateline"
     return make_release(
         source,
         title,
         body,
-        date=date,
-        date_source=date_source,
+        dates=[(header.date, "nato_layout"), (meta_date, meta_source)],
         updated=header.updated or meta_updated,
         url=url,
         lang_hint=lang_hint,
     )
-
-
-def _same_title(line: str, title: str) -> bool:
-    return " ".join(line.split()).casefold() == " ".join(title.split()).casefold()
 
 
 def _parse_pdf(data: bytes, source: str, *, url: str | None) -> Release:

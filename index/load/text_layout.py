@@ -22,7 +22,7 @@ from typing import Any
 from index.release import Release
 
 from .assemble import make_release, normalise, title_and_rest
-from .dates import dateline_date, to_iso
+from .dates import to_iso
 from .errors import SourceError
 from .fetch import is_url
 from .front_matter import split_front_matter
@@ -92,17 +92,12 @@ def parse_release_text(text: str, source: str, *, url: str | None = None, markdo
         body = text
     else:
         title, body = title_and_rest(text)
-    date, date_source = declared.date, declared.source
-    if date is None and nato.date:
-        date, date_source = nato.date, "nato_layout"
-    if date is None and not declared.date_unknown:
-        date, date_source = dateline_date(body), "dateline"
     return make_release(
         source,
         title,
         body,
-        date=date,
-        date_source=date_source,
+        dates=[(declared.date, declared.source), (nato.date, "nato_layout")],
+        guess_date=not declared.date_unknown,
         updated=declared.updated or nato.updated,
         url=url or declared.url,
         lang=declared.lang,
