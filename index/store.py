@@ -38,6 +38,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
+from . import changes
 from .chunk import embed_text, sentence_spans, text_hash
 from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of
 from .errors import CommuniqueError
@@ -74,6 +75,7 @@ _clients: dict[str, ClientAPI] = {}
 _client_lock = threading.Lock()
 _dir_locks: dict[str, FileLock] = {}
 _read_only_homes: set[str] = set()  # homes opened without their lock because they cannot be written
+_clients_of: dict[str, ClientAPI] = {}  # collection id -> the client that opened it (to write its changes log)
 
 
 def check_writable(settings: Settings) -> None:
@@ -265,6 +267,7 @@ def release_clients() -> None:
             lock.release(force=True)
         _dir_locks.clear()
         _read_only_homes.clear()
+        _clients_of.clear()
 
 
 @contextmanager
@@ -318,7 +321,12 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
             collection = client.get_or_create_collection(
                 settings.collection,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embeddings": stack_name, "generation": _stamp(), "updated_at": _now()},
+                metadata={
+                    "embeddings": stack_name,
+                    "generation": _stamp(),
+                    "updated_at": _now(),
+                    changes.FROM_KEY: time.time(),  # the changes log is complete from the collection's birth
+                },
                 embedding_function=None,
             )
         else:
@@ -331,6 +339,7 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
                 f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it"
             ) from exc
         raise StoreError(f"cannot open the index in {_where(settings)}: {_one_line(exc)}") from exc
+    _clients_of[str(collection.id)] = client
     built_with = (collection.metadata or {}).get("embeddings")
     if built_with is None:
         raise StoreError(
@@ -349,10 +358,11 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
 
 def drop_collection(settings: Settings) -> None:
     client = get_client(settings)
-    try:
-        client.delete_collection(settings.collection)
-    except Exception:
-        pass  # nothing to drop
+    for name in (settings.collection, changes.log_name(settings.collection)):
+        try:
+            client.delete_collection(name)
+        except Exception:
+            pass  # nothing to drop
 
 
 def generation(collection: Any) -> str:
@@ -442,7 +452,7 @@ class ChunkStore(VectorStore):
         self.written_sources.update(
             str(d.metadata["source"]) for d in documents if d.metadata.get("source") is not None
         )
-        self.touch()
+        self.touch(ids)
         return ids
 
     def add_texts(
@@ -499,12 +509,17 @@ class ChunkStore(VectorStore):
             return True
         self.deleted_sources.update(str(m.get("source")) for m in found["metadatas"])
         self.collection.delete(ids=list(found["ids"]))
-        self.touch()
+        self.touch(found["ids"])
         return True
 
-    def touch(self) -> None:
-        """Bump the generation so readers in every process refresh their caches."""
+    def touch(self, ids: Iterable[str] | None = None) -> None:
+        """Log the chunk ids just written (None: anything) and bump the generation, so readers refresh by deltas."""
         meta = dict(self.collection.metadata or {})
+        client = _clients_of.get(str(self.collection.id))
+        if client is not None:
+            meta.update(changes.record(client, self.collection, ids))  # index/changes.py
+        else:  # a collection not opened by open_collection: its writes cannot be logged, so readers list everything
+            meta.pop(changes.FROM_KEY, None)
         meta.update(generation=_stamp(), updated_at=_now())
         meta.pop("hnsw:space", None)
         self.collection.modify(metadata=meta)
