@@ -9,6 +9,7 @@ changes without re-reading any text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,17 +52,18 @@ class Postings:
     def edited(self, keep: np.ndarray | None, added: Sequence[Iterable[str]]) -> Postings:
         """A new Postings: the chunks where `keep` is true (all if None), then the `added` chunks, in order."""
         vocab = dict(self.vocab)
-        indptr = [0]
-        indices: list[int] = []
-        for terms in added:
-            for term in set(terms):
-                indices.append(vocab.setdefault(term, len(vocab)))
-            indptr.append(len(indices))
+        rows = [set(terms) for terms in added]
+        flat = list(chain.from_iterable(rows))
+        for term in dict.fromkeys(flat):  # each distinct term once, not every occurrence (a full read: ~1M)
+            if term not in vocab:
+                vocab[term] = len(vocab)
+        indices = np.fromiter(map(vocab.__getitem__, flat), np.int32, len(flat))
+        indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows], dtype=np.int64)])
         width = len(vocab)
         kept = self.matrix if keep is None else self.matrix[np.flatnonzero(keep)]
         kept = _widened(kept, width)
         new = csr_matrix(
-            (np.ones(len(indices), np.uint8), np.asarray(indices, np.int32), np.asarray(indptr, np.int64)),
+            (np.ones(len(indices), np.uint8), indices, indptr),
             shape=(len(added), width),
         )
         matrix = vstack([kept, new], format="csc", dtype=np.uint8) if len(added) else kept.tocsc()

@@ -21,7 +21,7 @@ from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from index.embed import SparseVector
 
-from .forms import content_words
+from .forms import _STOPWORDS, _WORD, stem
 from .postings import Postings
 from .query import IDENTIFIER
 
@@ -90,7 +90,7 @@ class Snapshot:
             metadatas=[*compress(self.metadatas, keep), *added.metadatas],
             sparse=_sparse_rows(self.sparse, keep, added.sparse),
             tokens=self.tokens.edited(keep, [TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added)]),
-            words=self.words.edited(keep, [content_words(_searchable(t, m)) for t, m in _pairs(added)]),
+            words=self.words.edited(keep, _content_words_of([_searchable(t, m) for t, m in _pairs(added)])),
             identifiers=self.identifiers.edited(
                 keep, [IDENTIFIER.findall(_searchable(t, m)) for t, m in _pairs(added)]
             ),
@@ -158,6 +158,28 @@ class Snapshot:
     def word_chunks(self) -> Postings:
         """How many chunks each content word (bot.forms.content_words) occurs in: `.get(word, 0)`."""
         return self.words
+
+
+def _content_words_of(texts: list[str]) -> list[set[str]]:
+    """bot.forms.content_words of each text, each distinct word normalised once.
+
+    The same as calling content_words per text (tests/test_snapshot_cache.py), but a full
+    read of the index normalises ~100x fewer words: most words recur across chunks.
+    """
+    normal: dict[str, str | None] = {}
+
+    def word(raw: str) -> str | None:
+        if raw not in normal:
+            bare = re.sub(r"[’']s$", "", raw)
+            normal[raw] = stem(bare) if bare.lower() not in _STOPWORDS and len(bare) > 2 else None
+        return normal[raw]
+
+    out = []
+    for text in texts:
+        found = {word(raw) for raw in set(_WORD.findall(text))}
+        found.discard(None)
+        out.append(found)
+    return out  # type: ignore[return-value]  # None was discarded
 
 
 def _pairs(chunks: Chunks) -> list[tuple[str, dict[str, Any]]]:

@@ -297,3 +297,11 @@ def test_a_reader_on_a_chroma_server_sees_another_processs_adds_and_deletes_by_d
 
 def teardown_module() -> None:
     release_clients()
+
+
+def test_content_words_of_a_batch_equal_content_words_of_each_text() -> None:
+    from bot.forms import content_words
+    from bot.snapshot import _content_words_of
+
+    texts = [f.text for f in fictional_releases(extra_passages=1)] + ["NATO's Allies' l'OTAN — it’s a “test”", ""]
+    assert _content_words_of(texts) == [content_words(t) for t in texts]
