@@ -9,8 +9,8 @@ changes without re-reading any text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, vstack

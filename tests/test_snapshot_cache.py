@@ -1,6 +1,6 @@
 """The answer side at scale, without the real models (hashing stack, fictional releases):
 
-* compact stored vectors, and the older text formats still decoding;
+* compact sparse vectors, and the older text format still decoding;
 * postings: the same answers as the scans they replaced (missing names, identifier scores, filters);
 * the snapshot file under COMMUNIQUE_HOME: miss, hit, stale (delta from the changes log), damaged or of another
   format (rebuilt), an index written before the log existed (listed again);
@@ -25,7 +25,7 @@ from bot.snapshot_file import FORMAT, load, save, snapshot_path
 from helpers.indexing import make_settings
 from helpers.releases import fictional_releases, write_fictional_corpus
 from index import changes
-from index.embed import SparseVector, decode_matrix, encode_matrix, stack_name
+from index.embed import SparseVector, stack_name
 from index.settings import Settings
 from index.store import open_collection, release_clients
 from index.update import build, remove, update
@@ -34,21 +34,6 @@ STACK = stack_name("hashing")
 
 
 # --------------------------------------------------------------------------- stored vectors
-
-
-def test_sentence_vectors_take_int8_and_the_float16_text_of_older_indexes_still_decodes() -> None:
-    rng = np.random.default_rng(7)
-    rows = rng.normal(size=(4, 512)).astype(np.float32)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    question = rows[0] + 0.3 * rows[1]
-
-    compact = encode_matrix(rows)
-    older = base64.b64encode(rows.astype("<f2").tobytes()).decode("ascii")  # the first format
-
-    assert len(compact) < 0.55 * len(older)
-    assert np.abs(decode_matrix(compact, 512) @ question - rows @ question).max() < 2e-3
-    assert np.allclose(decode_matrix(older, 512), rows, atol=1e-3)
-    assert decode_matrix(encode_matrix(np.zeros((0, 512))), 512).shape == (0, 512)
 
 
 def test_sparse_vectors_take_index_gaps_and_the_int32_text_of_older_indexes_still_decodes() -> None:
