@@ -214,13 +214,13 @@ def _per_language_z(scores: np.ndarray, langs: np.ndarray) -> np.ndarray:
     """
     if len(scores) < 2:
         return scores
-    # Vectorised over languages (bincount, not a mask per language): `langs` may be names or integer codes.
+    # Integer language codes: a mask per language is one fast comparison (names compared as objects cost ~8 ms
+    # a question at 10,000 chunks); the arithmetic is the same as numpy's mean/std on each part, bit for bit.
     codes = langs if np.issubdtype(np.asarray(langs).dtype, np.integer) else np.unique(langs, return_inverse=True)[1]
-    counts = np.bincount(codes)
-    mean = np.bincount(codes, weights=scores) / np.maximum(counts, 1)
-    std = np.sqrt(np.bincount(codes, weights=(scores - mean[codes]) ** 2) / np.maximum(counts, 1))
-    own = counts >= MIN_LANGUAGE_GROUP
-    mean = np.where(own, mean, scores.mean())
-    std = np.where(own, std, scores.std())
-    out = (scores - mean[codes]) / (std[codes] + 1e-9)
+    out = (scores - scores.mean()) / (scores.std() + 1e-9)
+    for code, count in enumerate(np.bincount(codes)):
+        if count >= MIN_LANGUAGE_GROUP:
+            mask = codes == code
+            part = scores[mask]
+            out[mask] = (part - part.mean()) / (part.std() + 1e-9)
     return out - out.min() + 1e-6  # positive, so "> 0" still means "has a score"
