@@ -8,9 +8,9 @@ changes without re-reading any text.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, vstack
@@ -49,24 +49,28 @@ class Postings:
             return default
         return int(self.matrix.indptr[column + 1] - self.matrix.indptr[column])
 
-    def edited(self, keep: np.ndarray | None, added: Sequence[Iterable[str]]) -> Postings:
+    def edited(self, keep: np.ndarray | None, added: Iterable[Iterable[str]]) -> Postings:
         """A new Postings: the chunks where `keep` is true (all if None), then the `added` chunks, in order."""
         vocab = dict(self.vocab)
-        rows = [set(terms) for terms in added]
-        flat = list(chain.from_iterable(rows))
-        for term in dict.fromkeys(flat):  # each distinct term once, not every occurrence (a full read: ~1M)
-            if term not in vocab:
+        columns = array("i")
+        ends = array("q", [0])
+        for terms in added:  # one chunk's terms at a time: a full read never holds every chunk's words at once
+            distinct = set(terms)
+            for term in distinct.difference(vocab):  # only terms not seen before are looked at in Python
                 vocab[term] = len(vocab)
-        indices = np.fromiter(map(vocab.__getitem__, flat), np.int32, len(flat))
-        indptr = np.concatenate([[0], np.cumsum([len(row) for row in rows], dtype=np.int64)])
+            columns.extend(map(vocab.__getitem__, distinct))
+            ends.append(len(columns))
+        indices = np.frombuffer(columns, np.int32) if len(columns) else np.zeros(0, np.int32)
+        indptr = np.frombuffer(ends, np.int64)
+        rows = len(ends) - 1
         width = len(vocab)
         kept = self.matrix if keep is None else self.matrix[np.flatnonzero(keep)]
         kept = _widened(kept, width)
         new = csr_matrix(
             (np.ones(len(indices), np.uint8), indices, indptr),
-            shape=(len(added), width),
+            shape=(rows, width),
         )
-        matrix = vstack([kept, new], format="csc", dtype=np.uint8) if len(added) else kept.tocsc()
+        matrix = vstack([kept, new], format="csc", dtype=np.uint8) if rows else kept.tocsc()
         matrix.sort_indices()
         return Postings(vocab, matrix)
 

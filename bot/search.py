@@ -183,7 +183,7 @@ class Searcher:
 
 
 def _top(scores: np.ndarray, snapshot: Snapshot, filters: Filters) -> list[int]:
-    """Positions of the best-scoring chunks the filters admit (score > 0), best first (equal scores: earlier chunk first)."""
+    """Positions of the best-scoring chunks the filters admit (score > 0), best first (ties: earlier chunk first)."""
     if filters.active:
         scores = np.where(filters.mask(snapshot), scores, -np.inf)
     if len(scores) > CANDIDATES:  # only the candidates are sorted, not every chunk

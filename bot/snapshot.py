@@ -11,9 +11,10 @@ Chroma (a file under COMMUNIQUE_HOME at start-up, the changes log after writes).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
+from sys import intern
 from typing import Any
 
 import numpy as np
@@ -89,10 +90,11 @@ class Snapshot:
             texts=[*compress(self.texts, keep), *added.texts],
             metadatas=[*compress(self.metadatas, keep), *added.metadatas],
             sparse=_sparse_rows(self.sparse, keep, added.sparse),
-            tokens=self.tokens.edited(keep, [TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added)]),
-            words=self.words.edited(keep, _content_words_of([_searchable(t, m) for t, m in _pairs(added)])),
+            # generators: a full read never holds every chunk's words at once
+            tokens=self.tokens.edited(keep, (TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added))),
+            words=self.words.edited(keep, _content_words_of(_searchable(t, m) for t, m in _pairs(added))),
             identifiers=self.identifiers.edited(
-                keep, [IDENTIFIER.findall(_searchable(t, m)) for t, m in _pairs(added)]
+                keep, (IDENTIFIER.findall(_searchable(t, m)) for t, m in _pairs(added))
             ),
             lang_codes=np.concatenate([self.lang_codes[keep], np.asarray(codes, np.int32)]),
             lang_names=names,
@@ -160,7 +162,7 @@ class Snapshot:
         return self.words
 
 
-def _content_words_of(texts: list[str]) -> list[set[str]]:
+def _content_words_of(texts: Iterable[str]) -> Iterator[set[str]]:
     """bot.forms.content_words of each text, each distinct word normalised once.
 
     The same as calling content_words per text (tests/test_snapshot_cache.py), but a full
@@ -174,16 +176,20 @@ def _content_words_of(texts: list[str]) -> list[set[str]]:
             normal[raw] = stem(bare) if bare.lower() not in _STOPWORDS and len(bare) > 2 else None
         return normal[raw]
 
-    out = []
     for text in texts:
         found = {word(raw) for raw in set(_WORD.findall(text))}
         found.discard(None)
-        out.append(found)
-    return out  # type: ignore[return-value]  # None was discarded
+        yield found  # type: ignore[misc]  # None was discarded
 
 
-def _pairs(chunks: Chunks) -> list[tuple[str, dict[str, Any]]]:
-    return list(zip(chunks.texts, chunks.metadatas))
+def _pairs(chunks: Chunks) -> Iterator[tuple[str, dict[str, Any]]]:
+    return zip(chunks.texts, chunks.metadatas)
+
+
+def shared_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata with its keys and string values interned: chunks of one release (and every chunk's keys)
+    share one copy instead of one per chunk (~25 % of the snapshot's memory at 30,000 chunks)."""
+    return {intern(k): intern(v) if isinstance(v, str) else v for k, v in meta.items()}
 
 
 def _searchable(text: str, meta: dict[str, Any]) -> str:

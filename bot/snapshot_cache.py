@@ -24,7 +24,7 @@ from index.settings import Settings
 from index.store import DERIVED_KEYS, SPARSE_KEY, StoreError, generation, get_client, open_collection, reading_store
 
 from . import snapshot_file
-from .snapshot import Chunks, Snapshot
+from .snapshot import Chunks, Snapshot, shared_metadata
 
 _PAGE = 1000  # chunks per Chroma read
 _ID_PAGE = 10_000  # ids per listing page
@@ -171,6 +171,6 @@ def _read(collection: Any, ids: list[str]) -> Chunks:
             meta = meta or {}
             out.ids.append(id_)
             out.texts.append(text or "")
-            out.metadatas.append({k: v for k, v in meta.items() if k not in DERIVED_KEYS})
+            out.metadatas.append(shared_metadata({k: v for k, v in meta.items() if k not in DERIVED_KEYS}))
             out.sparse.append(SparseVector.decode(meta[SPARSE_KEY]) if meta.get(SPARSE_KEY) else None)
     return out

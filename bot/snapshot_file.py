@@ -34,7 +34,7 @@ from scipy.sparse import csc_matrix
 from index.settings import Settings
 
 from .postings import Postings
-from .snapshot import Snapshot
+from .snapshot import Snapshot, shared_metadata
 
 FORMAT = 1
 _POSTINGS = ("tokens", "words", "identifiers")
@@ -118,7 +118,7 @@ def load(path: Path, collection_id: str) -> Snapshot | None:
                     id_, chunk_text, meta = json.loads(line)
                     ids.append(id_)
                     texts.append(chunk_text)
-                    metadatas.append(meta)
+                    metadatas.append(shared_metadata(meta))
             postings = {
                 name: Postings({term: i for i, term in enumerate(text(f"{name}_vocab"))}, matrix(name))
                 for name in _POSTINGS

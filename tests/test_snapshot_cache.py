@@ -6,6 +6,7 @@
   format (rebuilt), an index written before the log existed (listed again);
 * a refresh after another writer's update fetches only what the log names, and sees adds and deletes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,9 +70,7 @@ def test_postings_drop_and_append_chunks_without_rereading_the_others() -> None:
 
 def _scan_missing(query, snapshot: Snapshot, filters: Filters | None) -> list[str]:
     """The answer before postings: substring scans of every admitted title and text."""
-    admitted = [
-        (m, t) for m, t in zip(snapshot.metadatas, snapshot.texts) if filters is None or filters.admits(m)
-    ]
+    admitted = [(m, t) for m, t in zip(snapshot.metadatas, snapshot.texts) if filters is None or filters.admits(m)]
     haystack = "\n".join(f"{m.get('title', '')}\n{t}" for m, t in admitted).lower()
     latest = max((int(str(m[k])[:4]) for m in snapshot.metadatas for k in ("date", "updated") if m.get(k)), default=0)
     out = []
@@ -86,12 +85,25 @@ def _scan_missing(query, snapshot: Snapshot, filters: Filters | None) -> list[st
 
 def test_missing_terms_from_postings_equal_the_old_scan(fictional_index: Settings) -> None:
     snapshot = SnapshotCache(fictional_index, STACK).current()
-    questions = [f"What is {f.acronym}?" for f in fictional_releases()] + [
-        f"Who presented the {f.body} in {f.date[:4] if f.date else '2093'}?" for f in fictional_releases()
-    ] + ["What is BALTOPS?", "What happens in 2131?", "Where did the Quartz Ferry Compact meet in 2090?",
-         "What is the Velvet Teapot Office?", "Qu'est-ce que le Groupe Lanterne Violette ?"]
-    filters = [None, Filters(lang="en"), Filters(lang="fr"), Filters(date_from="2095-01-01"),
-               Filters(date_to="2094-12-31"), Filters(lang="en", date_from="2093-01-01", date_to="2097-12-31")]
+    questions = (
+        [f"What is {f.acronym}?" for f in fictional_releases()]
+        + [f"Who presented the {f.body} in {f.date[:4] if f.date else '2093'}?" for f in fictional_releases()]
+        + [
+            "What is BALTOPS?",
+            "What happens in 2131?",
+            "Where did the Quartz Ferry Compact meet in 2090?",
+            "What is the Velvet Teapot Office?",
+            "Qu'est-ce que le Groupe Lanterne Violette ?",
+        ]
+    )
+    filters = [
+        None,
+        Filters(lang="en"),
+        Filters(lang="fr"),
+        Filters(date_from="2095-01-01"),
+        Filters(date_to="2094-12-31"),
+        Filters(lang="en", date_from="2093-01-01", date_to="2097-12-31"),
+    ]
     checked = 0
     for question in questions:
         query = prepare(question)
@@ -103,8 +115,13 @@ def test_missing_terms_from_postings_equal_the_old_scan(fictional_index: Setting
 
 def test_vectorised_filters_admit_what_filters_admits(fictional_index: Settings) -> None:
     snapshot = SnapshotCache(fictional_index, STACK).current()
-    for f in (Filters(lang="fr"), Filters(lang="de"), Filters(date_from="2095-03-01"), Filters(date_to="2094-06-30"),
-              Filters(lang="en", date_from="2092-01-01", date_to="2098-12-31")):
+    for f in (
+        Filters(lang="fr"),
+        Filters(lang="de"),
+        Filters(date_from="2095-03-01"),
+        Filters(date_to="2094-06-30"),
+        Filters(lang="en", date_from="2092-01-01", date_to="2098-12-31"),
+    ):
         assert f.mask(snapshot).tolist() == [f.admits(m) for m in snapshot.metadatas], f
 
 
@@ -115,8 +132,10 @@ def test_vectorised_filters_admit_what_filters_admits(fictional_index: Settings)
 def small_index(tmp_path: Path) -> tuple[Settings, Path]:
     """A fresh embedded index of 6 fictional releases, and a folder holding the other ones (to add later)."""
     corpus, extra = tmp_path / "corpus", tmp_path / "extra"
-    slugs = [f.name.removesuffix(".txt").split("-", 4)[-1] if f.date else f.name[len("undated-xx-") : -4]
-             for f in fictional_releases()]
+    slugs = [
+        f.name.removesuffix(".txt").split("-", 4)[-1] if f.date else f.name[len("undated-xx-") : -4]
+        for f in fictional_releases()
+    ]
     write_fictional_corpus(corpus, slugs=slugs[:6])
     write_fictional_corpus(extra, slugs=slugs[6:8])
     settings = make_settings(tmp_path / "home", collection=f"t-{uuid.uuid4().hex[:8]}", embeddings="hashing")
@@ -257,8 +276,9 @@ def test_a_read_only_cache_folder_only_costs_the_file(small_index, tmp_path: Pat
 def test_a_reader_on_a_chroma_server_sees_another_processs_adds_and_deletes_by_delta(
     chroma_server: str, tmp_path: Path, run_cli
 ) -> None:
-    settings = make_settings(tmp_path / "home", chroma_url=chroma_server, collection=f"t-{uuid.uuid4().hex[:8]}",
-                             embeddings="hashing")
+    settings = make_settings(
+        tmp_path / "home", chroma_url=chroma_server, collection=f"t-{uuid.uuid4().hex[:8]}", embeddings="hashing"
+    )
     corpus, extra = tmp_path / "corpus", tmp_path / "extra"
     names = [f.name for f in fictional_releases()]
     files = write_fictional_corpus(corpus)
@@ -289,4 +309,4 @@ def test_content_words_of_a_batch_equal_content_words_of_each_text() -> None:
     from bot.snapshot import _content_words_of
 
     texts = [f.text for f in fictional_releases(extra_passages=1)] + ["NATO's Allies' l'OTAN — it’s a “test”", ""]
-    assert _content_words_of(texts) == [content_words(t) for t in texts]
+    assert list(_content_words_of(texts)) == [content_words(t) for t in texts]
