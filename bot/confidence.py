@@ -28,19 +28,13 @@ def missing_terms(query: Query, snapshot: Snapshot, filters: Filters | None = No
     With filters (the app's language or date range), only the releases they admit count: "What is PAF-N?"
     asked of the English releases names something none of them mentions.
     """
-    if filters is not None and filters.active:
-        haystack = "\n".join(
-            f"{m.get('title', '')}\n{t}" for m, t in zip(snapshot.metadatas, snapshot.texts) if filters.admits(m)
-        ).lower()
-    else:
-        haystack = snapshot.lowered_text()
-    latest = max((int(y) for y in snapshot.years()), default=0)
+    admitted = filters.mask(snapshot) if filters is not None and filters.active else None
+    latest = snapshot.latest_year()
     missing = []
     for term in query.terms:
-        if term.isdigit():  # an earlier year may be covered by an undated page; a later one cannot be
-            if int(term) > latest and term not in haystack:
-                missing.append(term)
-        elif term.lower() not in haystack:
+        if term.isdigit() and int(term) <= latest:  # an earlier year may be covered by an undated page
+            continue
+        if not snapshot.mentions(term, admitted):  # the chunks holding its words (postings), then the exact phrase
             missing.append(term)
     return missing
 

@@ -1,196 +1,248 @@
-"""An in-memory cache of what retrieval needs from Chroma, kept in step with it.
+"""An in-memory copy of what retrieval needs from Chroma, and the per-question lookups on it.
 
-Chroma holds everything; this cache only saves re-reading sparse vectors and texts on
-every question. It is refreshed when the collection's `generation` stamp changes
-(checked at most every `refresh_seconds`), by fetching only the chunk ids that
-appeared since the last look — so an update made by another process becomes
-visible without a restart, and a refresh costs what changed, not the index size.
+Chroma holds everything; the snapshot saves re-reading texts and sparse vectors on every
+question, and indexes them so that a question costs what it touches — the postings of
+its terms and identifiers, its candidates — not the number of chunks: sparse scores are
+a column slice of the chunk x term matrix, "is this name mentioned?" a postings
+intersection, filters a vectorised mask. `bot.snapshot_cache` keeps it in step with
+Chroma (a file under COMMUNIQUE_HOME at start-up, the changes log after writes).
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from sys import intern
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from index.embed import SparseVector
-from index.settings import Settings
-from index.store import DERIVED_KEYS, SPARSE_KEY, StoreError, generation, open_collection, reading_store
 
-from .forms import content_words
+from .forms import _STOPWORDS, _WORD, stem
+from .postings import Postings
 from .query import IDENTIFIER
 
-_PAGE = 1000
+TOKEN = re.compile(r"[^\W_]+")  # words of a lower-cased text, for "is this name mentioned anywhere?"
+NO_DATE = -1
+
+
+@dataclass(frozen=True)
+class Chunks:
+    """Chunks as read from Chroma (derived vectors decoded), before they join a snapshot."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+    sparse: list[SparseVector | None]
 
 
 @dataclass
 class Snapshot:
-    """The chunks as last read from Chroma."""
+    """The chunks as last read from Chroma, indexed for per-question lookups; never changed once built."""
 
     generation: str = ""
+    collection_id: str = ""
+    cursor: float = 0.0  # changes log: the newest entry applied (bot.snapshot_cache, index.changes)
+    applied: frozenset[str] = frozenset()
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     metadatas: list[dict[str, Any]] = field(default_factory=list)
-    sparse_rows: list[SparseVector | None] = field(default_factory=list)
-    sparse: csr_matrix | None = None
-    identifiers: dict[str, list[int]] = field(default_factory=dict)  # identifier -> chunk positions
+    sparse: csc_matrix | None = None  # chunk x latent term
+    tokens: Postings = field(default_factory=Postings)  # lower-cased words of title + text
+    words: Postings = field(default_factory=Postings)  # bot.forms.content_words of title + text
+    identifiers: Postings = field(default_factory=Postings)  # bot.query.IDENTIFIER tokens of title + text
+    lang_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    lang_names: list[str] = field(default_factory=list)
+    date_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    year_max: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # latest year named in the dates
     position: dict[str, int] = field(default_factory=dict)
-    langs: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
-    _lowered: str | None = None
-    _years: set[str] | None = None
-    _word_chunks: dict[str, int] | None = None
+    _langs: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def lowered_text(self) -> str:
-        """All titles and texts, lower-cased, for "is this name mentioned anywhere?" checks (built once)."""
-        if self._lowered is None:
-            self._lowered = "\n".join([m.get("title", "") for m in self.metadatas] + self.texts).lower()
-        return self._lowered
+    @property
+    def langs(self) -> np.ndarray:
+        """Each chunk's language (object array; `lang_codes` is the fast form)."""
+        if self._langs is None:
+            self._langs = np.array(self.lang_names, dtype=object)[self.lang_codes] if len(self) else np.array([])
+        return self._langs
 
-    def years(self) -> set[str]:
-        """Years of the releases' publication and update dates (built once)."""
-        if self._years is None:
-            self._years = {str(m[key])[:4] for m in self.metadatas for key in ("date", "updated") if m.get(key)}
-        return self._years
+    # -- building
+    def edited(self, removed: set[str], added: Chunks, **state: Any) -> Snapshot:
+        """A new snapshot without the `removed` ids (and the re-added ones), then `added`; `state`: new fields."""
+        gone = (removed | set(added.ids)) & self.position.keys()
+        keep = np.ones(len(self), bool)
+        keep[[self.position[i] for i in gone]] = False
+        names = list(self.lang_names)
+        codes = [_code(names, str(m.get("lang", ""))) for m in added.metadatas]
+        ids = [*compress(self.ids, keep), *added.ids]
+        return Snapshot(
+            generation=state.get("generation", self.generation),
+            collection_id=state.get("collection_id", self.collection_id),
+            cursor=state.get("cursor", self.cursor),
+            applied=state.get("applied", self.applied),
+            ids=ids,
+            texts=[*compress(self.texts, keep), *added.texts],
+            metadatas=[*compress(self.metadatas, keep), *added.metadatas],
+            sparse=_sparse_rows(self.sparse, keep, added.sparse),
+            # generators: a full read never holds every chunk's words at once
+            tokens=self.tokens.edited(keep, (TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added))),
+            words=self.words.edited(keep, _content_words_of(_searchable(t, m) for t, m in _pairs(added))),
+            identifiers=self.identifiers.edited(
+                keep, (IDENTIFIER.findall(_searchable(t, m)) for t, m in _pairs(added))
+            ),
+            lang_codes=np.concatenate([self.lang_codes[keep], np.asarray(codes, np.int32)]),
+            lang_names=names,
+            date_ints=np.concatenate([self.date_ints[keep], np.asarray([_day(m) for m in added.metadatas], np.int64)]),
+            year_max=np.concatenate([self.year_max[keep], np.asarray([_year(m) for m in added.metadatas], np.int32)]),
+            position={id_: i for i, id_ in enumerate(ids)},
+        )
 
-    def word_chunks(self) -> dict[str, int]:
-        """How many chunks each content word (bot.forms.content_words) occurs in, built once."""
-        if self._word_chunks is None:
-            counts: dict[str, int] = {}
-            for text, meta in zip(self.texts, self.metadatas):
-                for word in content_words(f"{meta.get('title', '')} {text}"):
-                    counts[word] = counts.get(word, 0) + 1
-            self._word_chunks = counts
-        return self._word_chunks
-
+    # -- per-question lookups
     def sparse_scores(self, query: SparseVector) -> np.ndarray:
+        """Dot products with the question's sparse vector: only the columns of its terms are read."""
         if self.sparse is None or not len(self):
             return np.zeros(len(self), np.float32)
         keep = query.indices < self.sparse.shape[1]
-        vector = np.zeros(self.sparse.shape[1], np.float32)
-        vector[query.indices[keep]] = query.values[keep]
-        return np.asarray(self.sparse @ vector).ravel()
+        columns = self.sparse[:, query.indices[keep]]
+        return np.asarray(columns @ query.values[keep].astype(np.float32)).ravel()
 
     def identifier_scores(self, tokens: tuple[str, ...]) -> np.ndarray:
         """IDF-weighted exact matches of the question's identifiers; common ones (NATO, OTAN) weigh ~nothing."""
         scores = np.zeros(len(self), np.float32)
         n = max(len(self), 1)
         for token in set(tokens):
-            positions = self.identifiers.get(token, [])
-            if positions and len(positions) <= n * 0.1:
+            positions = self.identifiers.chunks(token)
+            if len(positions) and len(positions) <= n * 0.1:
                 scores[positions] += np.log(n / len(positions))
         return scores
 
+    def admitted(self, lang: str | None, day_from: int | None, day_to: int | None) -> np.ndarray:
+        """Which chunks a language and an inclusive date_int range admit (a chunk without a date: none)."""
+        mask = np.ones(len(self), bool)
+        if lang:
+            mask &= self.lang_codes == (self.lang_names.index(lang) if lang in self.lang_names else -1)
+        if day_from is not None:
+            mask &= (self.date_ints != NO_DATE) & (self.date_ints >= day_from)
+        if day_to is not None:
+            mask &= (self.date_ints != NO_DATE) & (self.date_ints <= day_to)
+        return mask
 
-class SnapshotCache:
-    """One Snapshot per collection, refreshed incrementally and safely across threads."""
+    def mentions(self, term: str, admitted: np.ndarray | None = None) -> bool:
+        """Some chunk (of those admitted) has `term` in its title or text, case-insensitively.
 
-    def __init__(self, settings: Settings, stack_name: str) -> None:
-        self.settings = settings
-        self.stack_name = stack_name
-        self._snapshot = Snapshot()
-        self._checked = 0.0
-        self._lock = threading.Lock()
-        self._attempts = 0  # refreshes tried, so that waiters can see one failed meanwhile
-        self._failure: StoreError | None = None  # why the last refresh failed
+        The chunks holding all of the term's words come from the postings; only those are
+        read for the exact phrase.
+        """
+        wanted = term.lower()
+        words = sorted(set(TOKEN.findall(wanted)), key=self.tokens.get)
+        if not words:  # no word to look up (never the case for bot.query's terms): read everything
+            candidates = np.arange(len(self))
+        else:
+            candidates = self.tokens.chunks(words[0])
+            for word in words[1:]:
+                if not len(candidates):
+                    break
+                candidates = np.intersect1d(candidates, self.tokens.chunks(word), assume_unique=True)
+        if admitted is not None:
+            candidates = candidates[admitted[candidates]]
+        return any(wanted in _searchable(self.texts[i], self.metadatas[i]).lower() for i in candidates)
 
-    def invalidate(self) -> None:
-        """Look at the store again on the next question (after a write made by this process)."""
-        self._checked = 0.0
+    def latest_year(self) -> int:
+        """The latest year of any release's publication or update date (0 when none is dated)."""
+        return int(self.year_max.max()) if len(self.year_max) else 0
 
-    def current(self) -> Snapshot:
-        """The cached snapshot, refreshed first if another write happened since the last check."""
-        if (
-            self._checked
-            and time.monotonic() - self._checked < self.settings.refresh_seconds
-            and self._snapshot.generation
-        ):
-            return self._snapshot
-        attempts = self._attempts
-        # A waiter never queues for longer than one refresh may take (each server call has its deadline).
-        if not self._lock.acquire(timeout=max(1.0, 3 * self.settings.chroma_timeout)):
-            raise StoreError("the index server is too slow to answer (another refresh is still waiting for it)")
-        try:
-            if self._attempts != attempts:  # another thread refreshed while this one waited: share its outcome
-                if self._failure is not None:
-                    raise self._failure
-                if self._snapshot.generation:
-                    return self._snapshot
-            self._attempts += 1
-            try:
-                collection = open_collection(self.settings, self.stack_name)
-                stamp = generation(collection)
-                if stamp != self._snapshot.generation:
-                    with reading_store():
-                        self._snapshot = self._sync(collection, stamp)
-            except StoreError as exc:
-                self._failure = exc
-                raise
-            self._failure = None
-            self._checked = time.monotonic()
-            return self._snapshot
-        finally:
-            self._lock.release()
-
-    def _sync(self, collection: Any, stamp: str) -> Snapshot:
-        old = self._snapshot
-        ids: list[str] = []
-        offset = 0
-        while True:
-            page = collection.get(include=[], limit=_PAGE * 10, offset=offset)
-            ids.extend(page["ids"])
-            if len(page["ids"]) < _PAGE * 10:
-                break
-            offset += _PAGE * 10
-        wanted = set(ids)
-        kept = [i for i, id_ in enumerate(old.ids) if id_ in wanted]
-        new_ids = [id_ for id_ in ids if id_ not in old.position]
-        snap = Snapshot(
-            generation=stamp,
-            ids=[old.ids[i] for i in kept],
-            texts=[old.texts[i] for i in kept],
-            metadatas=[old.metadatas[i] for i in kept],
-            sparse_rows=[old.sparse_rows[i] for i in kept],
-        )
-        for start in range(0, len(new_ids), _PAGE):
-            page = collection.get(ids=new_ids[start : start + _PAGE], include=["documents", "metadatas"])
-            for id_, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-                meta = meta or {}
-                snap.ids.append(id_)
-                snap.texts.append(text or "")
-                snap.metadatas.append({k: v for k, v in meta.items() if k not in DERIVED_KEYS})
-                snap.sparse_rows.append(SparseVector.decode(meta[SPARSE_KEY]) if meta.get(SPARSE_KEY) else None)
-        snap.position = {id_: i for i, id_ in enumerate(snap.ids)}
-        snap.langs = np.array([m.get("lang", "") for m in snap.metadatas], dtype=object)
-        snap.sparse = _stack_sparse(snap.sparse_rows)
-        index: dict[str, list[int]] = {}
-        for i, (text, meta) in enumerate(zip(snap.texts, snap.metadatas)):
-            for token in set(IDENTIFIER.findall(f"{meta.get('title', '')} {text}")):
-                index.setdefault(token, []).append(i)
-        snap.identifiers = index
-        return snap
+    def word_chunks(self) -> Postings:
+        """How many chunks each content word (bot.forms.content_words) occurs in: `.get(word, 0)`."""
+        return self.words
 
 
-def _stack_sparse(rows: list[SparseVector | None]) -> csr_matrix | None:
+def _content_words_of(texts: Iterable[str]) -> Iterator[set[str]]:
+    """bot.forms.content_words of each text, each distinct word normalised once.
+
+    The same as calling content_words per text (tests/test_snapshot_cache.py), but a full
+    read of the index normalises ~100x fewer words: most words recur across chunks.
+    """
+    normal: dict[str, str | None] = {}
+
+    def word(raw: str) -> str | None:
+        if raw not in normal:
+            bare = re.sub(r"[’']s$", "", raw)
+            normal[raw] = stem(bare) if bare.lower() not in _STOPWORDS and len(bare) > 2 else None
+        return normal[raw]
+
+    for text in texts:
+        found = {word(raw) for raw in set(_WORD.findall(text))}
+        found.discard(None)
+        yield found  # type: ignore[misc]  # None was discarded
+
+
+def _pairs(chunks: Chunks) -> Iterator[tuple[str, dict[str, Any]]]:
+    return zip(chunks.texts, chunks.metadatas)
+
+
+def shared_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata with its keys and string values interned: chunks of one release (and every chunk's keys)
+    share one copy instead of one per chunk (~25 % of the snapshot's memory at 30,000 chunks)."""
+    return {intern(k): intern(v) if isinstance(v, str) else v for k, v in meta.items()}
+
+
+def _searchable(text: str, meta: dict[str, Any]) -> str:
+    return f"{meta.get('title', '')}\n{text}"
+
+
+def _code(names: list[str], lang: str) -> int:
+    if lang not in names:
+        names.append(lang)
+    return names.index(lang)
+
+
+def _day(meta: dict[str, Any]) -> int:
+    day = meta.get("date_int")
+    return int(day) if isinstance(day, int) and not isinstance(day, bool) else NO_DATE
+
+
+def _year(meta: dict[str, Any]) -> int:
+    years = [str(meta[key])[:4] for key in ("date", "updated") if meta.get(key)]
+    return max((int(y) for y in years if y.isdigit()), default=0)
+
+
+def _sparse_rows(
+    matrix: csc_matrix | None, keep: np.ndarray, added: Sequence[SparseVector | None]
+) -> csc_matrix | None:
+    """The kept rows of the chunk x term matrix, then the added chunks' vectors (None: no sparse vector)."""
+    new = _stack_sparse(added)
+    if matrix is None and new is None:
+        return None
+    width = max(matrix.shape[1] if matrix is not None else 0, new.shape[1] if new is not None else 0)
+    parts = []
+    if matrix is not None:
+        kept = matrix[np.flatnonzero(keep)]
+        kept.resize((kept.shape[0], width))
+        parts.append(kept)
+    elif keep.size:
+        parts.append(csc_matrix((int(keep.sum()), width), dtype=np.float32))
+    if new is not None:
+        new.resize((new.shape[0], width))
+        parts.append(new)
+    elif added:
+        parts.append(csr_matrix((len(added), width), dtype=np.float32))
+    out = vstack(parts, format="csc", dtype=np.float32)
+    out.sort_indices()
+    return out
+
+
+def _stack_sparse(rows: Sequence[SparseVector | None]) -> csr_matrix | None:
     present = [r for r in rows if r is not None and len(r.indices)]
     if not present:
         return None
     width = int(max(int(r.indices.max()) for r in present)) + 1
-    indptr = [0]
-    indices, values = [], []
-    for row in rows:
-        if row is not None:
-            indices.append(row.indices)
-            values.append(row.values)
-            indptr.append(indptr[-1] + len(row.indices))
-        else:
-            indptr.append(indptr[-1])
-    return csr_matrix(
-        (np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=(len(rows), width), dtype=np.float32
-    )
+    indptr = np.cumsum([0] + [len(r.indices) if r is not None else 0 for r in rows])
+    indices = np.concatenate([r.indices for r in rows if r is not None])
+    values = np.concatenate([r.values for r in rows if r is not None])
+    return csr_matrix((values, indices, indptr), shape=(len(rows), width), dtype=np.float32)

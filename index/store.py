@@ -41,6 +41,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
+from . import changes
 from .chunk import embed_text, sentence_spans, text_hash
 from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of, superseded
 from .errors import CommuniqueError
@@ -185,6 +186,8 @@ def _close_location(location: _Location) -> None:
     import shutil
 
     client, location.client = location.client, None
+    for collection_id in [k for k, c in _clients_of.items() if c is client]:
+        del _clients_of[collection_id]
     close = getattr(client, "close", None)
     if close is not None:
         # Client.close() releases this client's reference to the System chromadb shares per path (and its admin
@@ -200,6 +203,9 @@ def _close_location(location: _Location) -> None:
     if location.read_only_copy is not None:
         shutil.rmtree(location.read_only_copy.parent, ignore_errors=True)
         location.read_only_copy = None
+
+
+_clients_of: dict[str, ClientAPI] = {}  # collection id -> the client that opened it (to write its changes log)
 
 
 def check_writable(settings: Settings) -> None:
@@ -458,7 +464,12 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
             collection = client.get_or_create_collection(
                 settings.collection,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embeddings": stack_name, "generation": _stamp(), "updated_at": _now()},
+                metadata={
+                    "embeddings": stack_name,
+                    "generation": _stamp(),
+                    "updated_at": _now(),
+                    changes.FROM_KEY: time.time(),  # the changes log is complete from the collection's birth
+                },
                 embedding_function=None,
             )
         else:
@@ -471,6 +482,7 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
                 f"no index yet in {_where(settings)}: run `python -m index build SOURCE ...` to create it"
             ) from exc
         raise StoreError(f"cannot open the index in {_where(settings)}: {_one_line(exc)}") from exc
+    _clients_of[str(collection.id)] = client
     built_with = (collection.metadata or {}).get("embeddings")
     if built_with is None:
         raise StoreError(
@@ -495,10 +507,11 @@ def open_collection(settings: Settings, stack_name: str | None = None, *, create
 
 def drop_collection(settings: Settings) -> None:
     client = get_client(settings)
-    try:
-        client.delete_collection(settings.collection)
-    except Exception:
-        pass  # nothing to drop
+    for name in (settings.collection, changes.log_name(settings.collection)):
+        try:
+            client.delete_collection(name)
+        except Exception:
+            pass  # nothing to drop
 
 
 def generation(collection: Any) -> str:
@@ -588,7 +601,7 @@ class ChunkStore(VectorStore):
         self.written_sources.update(
             str(d.metadata["source"]) for d in documents if d.metadata.get("source") is not None
         )
-        self.touch()
+        self.touch(ids)
         return ids
 
     def add_texts(
@@ -645,12 +658,17 @@ class ChunkStore(VectorStore):
             return True
         self.deleted_sources.update(str(m.get("source")) for m in found["metadatas"])
         self.collection.delete(ids=list(found["ids"]))
-        self.touch()
+        self.touch(found["ids"])
         return True
 
-    def touch(self) -> None:
-        """Bump the generation so readers in every process refresh their caches."""
+    def touch(self, ids: Iterable[str] | None = None) -> None:
+        """Log the chunk ids just written (None: anything) and bump the generation, so readers refresh by deltas."""
         meta = dict(self.collection.metadata or {})
+        client = _clients_of.get(str(self.collection.id))
+        if client is not None:
+            meta.update(changes.record(client, self.collection, ids))  # index/changes.py
+        else:  # a collection not opened by open_collection: its writes cannot be logged, so readers list everything
+            meta.pop(changes.FROM_KEY, None)
         meta.update(generation=_stamp(), updated_at=_now())
         meta.pop("hnsw:space", None)
         self.collection.modify(metadata=meta)

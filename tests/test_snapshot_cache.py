@@ -1,0 +1,312 @@
+"""The answer side at scale, without the real models (hashing stack, fictional releases):
+
+* compact sparse vectors, and the older text format still decoding;
+* postings: the same answers as the scans they replaced (missing names, identifier scores, filters);
+* the snapshot file under COMMUNIQUE_HOME: miss, hit, stale (delta from the changes log), damaged or of another
+  format (rebuilt), an index written before the log existed (listed again);
+* a refresh after another writer's update fetches only what the log names, and sees adds and deletes.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.confidence import missing_terms
+from bot.postings import Postings
+from bot.query import prepare
+from bot.search import Filters
+from bot.snapshot import Snapshot
+from bot.snapshot_cache import SnapshotCache
+from bot.snapshot_file import FORMAT, load, save, snapshot_path
+from helpers.indexing import make_settings
+from helpers.releases import fictional_releases, write_fictional_corpus
+from index import changes
+from index.embed import SparseVector, stack_name
+from index.settings import Settings
+from index.store import open_collection, release_clients
+from index.update import build, remove, update
+
+STACK = stack_name("hashing")
+
+
+# --------------------------------------------------------------------------- stored vectors
+
+
+def test_sparse_vectors_take_index_gaps_and_the_int32_text_of_older_indexes_still_decodes() -> None:
+    rng = np.random.default_rng(3)
+    indices = np.sort(rng.choice(250_000, 256, replace=False)).astype(np.int32)
+    values = rng.random(256).astype(np.float32)
+    vector = SparseVector(indices, values)
+    older = base64.b64encode(indices.astype("<i4").tobytes() + values.astype("<f2").tobytes()).decode("ascii")
+
+    for text in (vector.encode(), older):
+        decoded = SparseVector.decode(text)
+        assert np.array_equal(decoded.indices, indices)
+        assert np.allclose(decoded.values, values, atol=1e-3)
+    assert len(vector.encode()) < 0.7 * len(older)
+    wide = SparseVector(np.array([3, 200_000], np.int32), np.array([1.0, 2.0], np.float32))  # a gap > uint16
+    assert np.array_equal(SparseVector.decode(wide.encode()).indices, wide.indices)
+
+
+# --------------------------------------------------------------------------- postings
+
+
+def test_postings_drop_and_append_chunks_without_rereading_the_others() -> None:
+    postings = Postings.of([["alpha", "beta"], ["beta"], ["gamma"]])
+    assert postings.chunks("beta").tolist() == [0, 1] and postings.get("alpha") == 1 and postings.get("nope") == 0
+
+    edited = postings.edited(np.array([True, False, True]), [["beta", "delta"]])
+
+    assert len(edited) == 3
+    assert edited.chunks("beta").tolist() == [0, 2]
+    assert edited.chunks("gamma").tolist() == [1] and edited.chunks("delta").tolist() == [2]
+    assert postings.chunks("beta").tolist() == [0, 1], "the original is unchanged (questions may still read it)"
+
+
+def _scan_missing(query, snapshot: Snapshot, filters: Filters | None) -> list[str]:
+    """The answer before postings: substring scans of every admitted title and text."""
+    admitted = [(m, t) for m, t in zip(snapshot.metadatas, snapshot.texts) if filters is None or filters.admits(m)]
+    haystack = "\n".join(f"{m.get('title', '')}\n{t}" for m, t in admitted).lower()
+    latest = max((int(str(m[k])[:4]) for m in snapshot.metadatas for k in ("date", "updated") if m.get(k)), default=0)
+    out = []
+    for term in query.terms:
+        if term.isdigit():
+            if int(term) > latest and term not in haystack:
+                out.append(term)
+        elif term.lower() not in haystack:
+            out.append(term)
+    return out
+
+
+def test_missing_terms_from_postings_equal_the_old_scan(fictional_index: Settings) -> None:
+    snapshot = SnapshotCache(fictional_index, STACK).current()
+    questions = (
+        [f"What is {f.acronym}?" for f in fictional_releases()]
+        + [f"Who presented the {f.body} in {f.date[:4] if f.date else '2093'}?" for f in fictional_releases()]
+        + [
+            "What is BALTOPS?",
+            "What happens in 2131?",
+            "Where did the Quartz Ferry Compact meet in 2090?",
+            "What is the Velvet Teapot Office?",
+            "Qu'est-ce que le Groupe Lanterne Violette ?",
+        ]
+    )
+    filters = [
+        None,
+        Filters(lang="en"),
+        Filters(lang="fr"),
+        Filters(date_from="2095-01-01"),
+        Filters(date_to="2094-12-31"),
+        Filters(lang="en", date_from="2093-01-01", date_to="2097-12-31"),
+    ]
+    checked = 0
+    for question in questions:
+        query = prepare(question)
+        for f in filters:
+            assert missing_terms(query, snapshot, f) == _scan_missing(query, snapshot, f), (question, f)
+            checked += bool(query.terms)
+    assert checked > 50
+
+
+def test_vectorised_filters_admit_what_filters_admits(fictional_index: Settings) -> None:
+    snapshot = SnapshotCache(fictional_index, STACK).current()
+    for f in (
+        Filters(lang="fr"),
+        Filters(lang="de"),
+        Filters(date_from="2095-03-01"),
+        Filters(date_to="2094-06-30"),
+        Filters(lang="en", date_from="2092-01-01", date_to="2098-12-31"),
+    ):
+        assert f.mask(snapshot).tolist() == [f.admits(m) for m in snapshot.metadatas], f
+
+
+# --------------------------------------------------------------------------- the snapshot file
+
+
+@pytest.fixture
+def small_index(tmp_path: Path) -> tuple[Settings, Path]:
+    """A fresh embedded index of 6 fictional releases, and a folder holding the other ones (to add later)."""
+    corpus, extra = tmp_path / "corpus", tmp_path / "extra"
+    slugs = [
+        f.name.removesuffix(".txt").split("-", 4)[-1] if f.date else f.name[len("undated-xx-") : -4]
+        for f in fictional_releases()
+    ]
+    write_fictional_corpus(corpus, slugs=slugs[:6])
+    write_fictional_corpus(extra, slugs=slugs[6:8])
+    settings = make_settings(tmp_path / "home", collection=f"t-{uuid.uuid4().hex[:8]}", embeddings="hashing")
+    assert not build([str(corpus)], settings).failures
+    return settings, extra
+
+
+def _fresh_cache(settings: Settings) -> SnapshotCache:
+    """A cache as a new process has it (nothing in memory); the file, if any, stays."""
+    return SnapshotCache(settings, STACK)
+
+
+def _held(settings: Settings) -> set[str]:
+    return set(open_collection(settings, STACK).get(include=[])["ids"])
+
+
+def test_a_new_process_starts_from_the_file_and_the_file_matches_chroma(small_index) -> None:
+    settings, _ = small_index
+    first = _fresh_cache(settings)
+    built = first.current()
+    assert first.last_refresh == "full"
+    first.wait_saved()
+    assert snapshot_path(settings, STACK).is_file()
+
+    second = _fresh_cache(settings)
+    loaded = second.current()
+
+    assert second.last_refresh == "file"
+    assert set(loaded.ids) == set(built.ids) == _held(settings)
+    assert loaded.texts == built.texts and loaded.metadatas == built.metadatas
+    assert (loaded.sparse != built.sparse).nnz == 0
+    question = prepare("Who presented the Quartz Ferry Compact?")
+    assert missing_terms(question, loaded) == missing_terms(question, built)
+
+
+def test_a_stale_file_catches_up_from_the_log_with_adds_and_deletes(small_index) -> None:
+    settings, extra = small_index
+    cache = _fresh_cache(settings)
+    before = cache.current()
+    cache.wait_saved()
+    gone = fictional_releases()[0]
+    corpus_file = next(Path(m["source"]) for m in before.metadatas if Path(m["source"]).name == gone.name)
+
+    assert update([str(extra)], settings).added == 2  # another writer, while no reader runs
+    assert remove([str(corpus_file)], settings).removed == 1
+
+    restarted = _fresh_cache(settings)
+    after = restarted.current()
+
+    assert restarted.last_refresh == "delta"
+    assert set(after.ids) == _held(settings)
+    sources = {Path(m["source"]).name for m in after.metadatas}
+    assert gone.name not in sources and {f.name for f in fictional_releases()[6:8]} <= sources
+    assert missing_terms(prepare(f"What is {gone.acronym}?"), after) == [gone.acronym]
+    added = fictional_releases()[6]
+    assert missing_terms(prepare(f"What is {added.acronym}?"), after) == []
+
+
+def test_a_running_reader_refreshes_by_delta_after_a_write(small_index) -> None:
+    settings, extra = small_index
+    cache = _fresh_cache(settings)
+    cache.current()
+    fetched: list[int] = []
+    collection_get = type(open_collection(settings, STACK)).get
+
+    def counting_get(self, *args, **kwargs):  # what the refresh reads from Chroma
+        if kwargs.get("ids") is not None and self.name == settings.collection:
+            fetched.append(len(kwargs["ids"]))
+        return collection_get(self, *args, **kwargs)
+
+    update([str(extra)], settings)
+    cache.invalidate()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(open_collection(settings, STACK)), "get", counting_get)
+        after = cache.current()
+
+    assert cache.last_refresh == "delta"
+    assert set(after.ids) == _held(settings)
+    assert sum(fetched) < len(after), "only the chunks the log names are fetched, not the whole index"
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other-format", "other-collection"])
+def test_a_damaged_or_foreign_file_is_ignored_and_rewritten(small_index, damage: str) -> None:
+    settings, _ = small_index
+    cache = _fresh_cache(settings)
+    built = cache.current()
+    cache.wait_saved()
+    path = snapshot_path(settings, STACK)
+    if damage == "garbage":
+        path.write_bytes(b"not a snapshot")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        foreign = Snapshot(generation=built.generation, collection_id="another-collection")
+        save(foreign, path)
+        if damage == "other-format":
+            import bot.snapshot_file as snapshot_file
+
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(snapshot_file, "FORMAT", FORMAT + 1)
+                save(built, path)
+
+    again = _fresh_cache(settings)
+    assert set(again.current().ids) == set(built.ids)
+    assert again.last_refresh == "full"
+    again.wait_saved()
+    assert load(path, built.collection_id) is not None, "rewritten"
+
+
+def test_an_index_written_before_the_changes_log_is_listed_again(small_index) -> None:
+    settings, extra = small_index
+    cache = _fresh_cache(settings)
+    cache.current()
+    cache.wait_saved()
+    collection = open_collection(settings, STACK)
+    meta = {k: v for k, v in (collection.metadata or {}).items() if k != changes.FROM_KEY}
+    meta.pop("hnsw:space", None)
+    collection.modify(metadata=meta)  # as an older version left it
+    update([str(extra)], settings)  # the log now starts here: older snapshots cannot trust it
+
+    restarted = _fresh_cache(settings)
+    assert set(restarted.current().ids) == _held(settings)
+    assert restarted.last_refresh == "full"
+
+
+def test_a_read_only_cache_folder_only_costs_the_file(small_index, tmp_path: Path) -> None:
+    settings, _ = small_index
+    blocked = make_settings(settings.home, collection=settings.collection, embeddings="hashing")
+    cache = _fresh_cache(blocked)
+    cache.path = tmp_path / "a-file-not-a-folder" / "snapshot.npz"
+    (tmp_path / "a-file-not-a-folder").write_text("x")
+    assert len(cache.current()) > 0
+    cache.wait_saved()  # the failed write is silent
+
+
+@pytest.mark.server
+@pytest.mark.e2e
+def test_a_reader_on_a_chroma_server_sees_another_processs_adds_and_deletes_by_delta(
+    chroma_server: str, tmp_path: Path, run_cli
+) -> None:
+    settings = make_settings(
+        tmp_path / "home", chroma_url=chroma_server, collection=f"t-{uuid.uuid4().hex[:8]}", embeddings="hashing"
+    )
+    corpus, extra = tmp_path / "corpus", tmp_path / "extra"
+    names = [f.name for f in fictional_releases()]
+    files = write_fictional_corpus(corpus)
+    for path in files[6:8]:
+        extra.mkdir(exist_ok=True)
+        path.rename(extra / path.name)
+    assert run_cli(["build", corpus], settings).returncode == 0
+    reader = _fresh_cache(settings)
+    before = set(reader.current().ids)
+
+    assert run_cli(["update", extra], settings).returncode == 0  # another process writes
+    assert run_cli(["remove", corpus / names[0]], settings).returncode == 0
+    reader.invalidate()
+    after = reader.current()
+
+    assert reader.last_refresh == "delta"
+    assert set(after.ids) == _held(settings) != before
+    sources = {Path(m["source"]).name for m in after.metadatas}
+    assert names[0] not in sources and set(names[6:8]) <= sources
+
+
+def teardown_module() -> None:
+    release_clients()
+
+
+def test_content_words_of_a_batch_equal_content_words_of_each_text() -> None:
+    from bot.forms import content_words
+    from bot.snapshot import _content_words_of
+
+    texts = [f.text for f in fictional_releases(extra_passages=1)] + ["NATO's Allies' l'OTAN — it’s a “test”", ""]
+    assert list(_content_words_of(texts)) == [content_words(t) for t in texts]
