@@ -49,7 +49,6 @@ SPARSE_KEY = "sparse"  # the passage's sparse vector (SparseVector.encode)
 SENTENCE_VECTORS_KEY = "sentence_vectors"  # one dense vector per sentence span (encode_matrix), for extractive answers
 DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
 RECENT_VECTORS = 2048  # vectors of recently written texts a store keeps in memory for reuse
-RECENT_SENTENCES = 8192  # and of recently embedded sentences (2 KB each)
 FILLED_KEY = "store_filled"  # for a plain Document: the fields the store derived (comma-separated), hidden on read
 
 
@@ -401,7 +400,6 @@ class ChunkStore(VectorStore):
         self.embedded_count = 0
         self._embeddings = StackEmbeddings(stack=stack)
         self._recent: OrderedDict[str, tuple[np.ndarray, dict[str, str]]] = OrderedDict()
-        self._recent_sentences: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedding: Embeddings | None = None) -> ChunkStore:
@@ -475,7 +473,7 @@ class ChunkStore(VectorStore):
             sentences = [
                 [d.page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i, d in zip(todo, docs)
             ]
-            sentence_vectors = self._sentence_vectors([s for group in sentences for s in group])
+            sentence_vectors = self.stack.embed_dense([s for group in sentences for s in group])
             offset = 0
             for j, (i, group) in enumerate(zip(todo, sentences)):
                 extra = {SENTENCE_VECTORS_KEY: encode_matrix(sentence_vectors[offset : offset + len(group)])}
@@ -488,19 +486,6 @@ class ChunkStore(VectorStore):
             self.on_embedded(len(todo))
         dense = np.stack([known[h][0] for h in hashes]).astype(np.float32)
         return dense, [known[h][1] for h in hashes]
-
-    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        """Dense vectors of these sentences, each distinct one embedded once (boilerplate recurs across releases)."""
-        todo = [t for t in dict.fromkeys(sentences) if t not in self._recent_sentences]
-        for text, vector in zip(todo, self.stack.embed_dense(todo) if todo else []):
-            self._recent_sentences[text] = vector
-        vectors = np.zeros((len(sentences), self.stack.dim), np.float32)
-        for row, text in enumerate(sentences):
-            vectors[row] = self._recent_sentences[text]
-            self._recent_sentences.move_to_end(text)
-        while len(self._recent_sentences) > RECENT_SENTENCES:
-            self._recent_sentences.popitem(last=False)
-        return vectors
 
     def _reusable(self, hashes: set[str]) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
         """Vectors of these text hashes known already: from this store's recent writes, else ONE stored copy each.

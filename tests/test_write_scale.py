@@ -17,7 +17,7 @@ import index.file_records
 import index.load.sources
 from benchmarks.bench import load_templates, write_synthetic_releases
 from helpers.indexing import EmbeddingSpy, ids_by_source, make_settings
-from helpers.releases import fiction, write_fictional_corpus, write_releases
+from helpers.releases import fiction, write_fictional_corpus
 from index.settings import Settings
 from index.store import open_collection
 from index.update import build, remove, update
@@ -191,20 +191,6 @@ def test_writing_copies_costs_the_same_chroma_reads_at_any_index_size(settings: 
         costs.append((gets.calls, gets.rows))
 
     assert costs[3] == costs[1], "12 copies cost the same reads with 36 or 96 copies indexed before"
-
-
-def test_a_sentence_repeated_across_releases_is_embedded_once(settings: Settings, tmp_path: Path,
-                                                             embedding_spy: EmbeddingSpy) -> None:
-    names = ["2099-01-01-en-quartz-lantern.txt", "2097-03-15-en-amber-kettle.txt", "undated-en-copper-teaspoon.txt"]
-    write_releases(tmp_path / "fixtures", names)
-
-    build([str(tmp_path / "fixtures")], settings)
-
-    boilerplate = "This text is a test fixture written for the app's tests; it is not a real NATO release."
-    assert embedding_spy.sentences.count(boilerplate) == 1, "the three releases open with it"
-    assert len(embedding_spy.sentences) == len(set(embedding_spy.sentences))
-    stored = open_collection(settings).get(include=["metadatas"])["metadatas"]
-    assert len(stored) > 3 and all(m["sentence_vectors"] for m in stored)
 
 
 @pytest.mark.e2e
