@@ -76,15 +76,23 @@ class FileRecords:
         self._namespace = str(manager.namespace)
         _ensure_table(self._engine)
 
-    def load(self) -> dict[str, IndexedFile]:
-        """Every row, by source (one query: ~50 ms for 30,000 files)."""
+    def load(self, paths: Iterable[Path]) -> dict[str, IndexedFile]:
+        """The rows of these files and of the files under these folders, by source.
+
+        Only what a run reads: adding one release to a large index reads one row.
+        """
+        columns = (_files.c.source, _files.c.size, _files.c.sha256, _files.c.release_key, _files.c.pipeline)
+        found: dict[str, IndexedFile] = {}
         with self._engine.connect() as db:
-            rows = db.execute(
-                select(_files.c.source, _files.c.size, _files.c.sha256, _files.c.release_key, _files.c.pipeline).where(
-                    _files.c.namespace == self._namespace
-                )
-            )
-            return {row[0]: IndexedFile(int(row[1]), row[2], row[3], row[4]) for row in rows}
+            for path in dict.fromkeys(paths):
+                query = select(*columns).where(_files.c.namespace == self._namespace)
+                if path.is_dir():  # the sources starting with "folder/": a range of the primary key ("0" follows "/")
+                    prefix = str(path).rstrip("/") + "/"
+                    query = query.where(_files.c.source > prefix, _files.c.source < prefix[:-1] + "0")
+                else:
+                    query = query.where(_files.c.source == str(path))
+                found.update((row[0], IndexedFile(int(row[1]), row[2], row[3], row[4])) for row in db.execute(query))
+        return found
 
     def forget(self, sources: Iterable[str]) -> None:
         """Drop the rows of these sources (before they are indexed anew, or once they are removed)."""

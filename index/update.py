@@ -143,7 +143,7 @@ def _run(
     summary = Summary()
     _trust_only_what_chroma_holds(store, manager, files, summary)
     before = indexed_sources(manager)
-    recorded = files.load()
+    recorded = files.load(_local_paths(sources))
     read: dict[str, FileState] = {}  # the files read this run, as they were read
     seen: list[str] = []
     release_keys: dict[str, str] = {}  # of the releases chunked this run
@@ -269,6 +269,18 @@ def _reset_records(settings: Settings) -> None:
     if keys:
         manager.delete_keys(keys)
     FileRecords(manager).clear()
+
+
+def _local_paths(sources: list[str]) -> list[Path]:
+    """The files and folders among the sources, as read_sources resolves them."""
+    paths = []
+    for source in sources:
+        if source.strip() and not is_url(source.strip()):
+            try:
+                paths.append(Path(source.strip()).expanduser().resolve())
+            except (RuntimeError, OSError):  # a symlink loop: read_sources reports it
+                continue
+    return paths
 
 
 def _is_under(source: str, folder: Path) -> bool:

@@ -235,3 +235,18 @@ def test_the_records_check_samples_recorded_keys_without_reading_them_all(settin
     assert all(0 < len(s) <= SAMPLE and set(s) <= set(keys) for s in samples)
     assert samples[0] != samples[1], "a new sample every run"
     assert len(few) == len(keys), "a small index is checked whole (here: told it has SAMPLE records)"
+
+
+def test_a_run_reads_the_file_rows_of_its_own_sources_only(settings: Settings, folder: Path, tmp_path: Path) -> None:
+    from index.file_records import FileRecords
+    from index.store import record_manager
+
+    other = tmp_path / "releases-2"   # a sibling whose name starts like the folder's
+    write_fictional_corpus(other, slugs=["copper-kite-board"])
+    build([str(folder), str(other)], settings)
+    files = FileRecords(record_manager(settings))
+    one = folder / fiction(SLUGS[0]).name
+
+    assert set(files.load([one])) == {str(one)}
+    assert set(files.load([folder])) == {str(p) for p in folder.iterdir()}
+    assert len(files.load([Path("/")])) == 4
