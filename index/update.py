@@ -272,12 +272,12 @@ def _reset_records(settings: Settings) -> None:
 
 
 def _local_paths(sources: list[str]) -> list[Path]:
-    """The files and folders among the sources, as read_sources resolves them."""
+    """The files and folders among the sources (str or Path), as read_sources resolves them."""
     paths = []
-    for source in sources:
-        if source.strip() and not is_url(source.strip()):
+    for source in (str(s).strip() for s in sources):
+        if source and not is_url(source):
             try:
-                paths.append(Path(source.strip()).expanduser().resolve())
+                paths.append(Path(source).expanduser().resolve())
             except (RuntimeError, OSError):  # a symlink loop: read_sources reports it
                 continue
     return paths

@@ -270,3 +270,11 @@ def test_bundled_passages_are_embedded_in_a_forked_child_too() -> None:
     child.start()
     child.join(60)
     assert child.exitcode == 0 and queue.get(timeout=1) == 2
+
+
+def test_sources_given_as_paths_take_the_shortcut_too(settings: Settings, folder: Path, parsed: list[str]) -> None:
+    build([folder], settings)  # type: ignore[list-item]
+    parsed.clear()
+
+    assert update([folder, *folder.iterdir()], settings).unchanged == 3  # type: ignore[list-item]
+    assert parsed == []
