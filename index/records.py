@@ -11,7 +11,6 @@ Records that Chroma does not hold are forgotten, so the run embeds them again.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +68,12 @@ def check_records(collection: Any, manager: Any) -> RecordsCheck:
             ).scalar()
             or 0
         )
-        sample = _sample_keys(session, record, manager.namespace, recorded)
+        sample = [
+            row[0]
+            for row in session.execute(
+                select(record.key).where(record.namespace == manager.namespace).order_by(func.random()).limit(SAMPLE)
+            )
+        ]
     chunks = int(collection.count())
     stamp = read_stamp(manager)
     stamp_matches = None if stamp is None else stamp == str(collection.id)
@@ -89,27 +93,6 @@ def check_records(collection: Any, manager: Any) -> RecordsCheck:
             break
         offset += _PAGE
     return RecordsCheck(recorded, chunks, frozenset(set(manager.list_keys()) - held), stamp_matches)
-
-
-def _sample_keys(session: Any, record: Any, namespace: str, recorded: int) -> list[str]:
-    """Up to SAMPLE recorded keys at random (all of them when there are no more): the first key at or
-    after each of SAMPLE random points.
-
-    Keys are sha256 hex digests, spread evenly, so each point costs one step down the key
-    index; `ORDER BY random()` read and sorted every record on every run (O(records)).
-    """
-    in_namespace = select(record.key).where(record.namespace == namespace)
-    if recorded <= SAMPLE:
-        return [row[0] for row in session.execute(in_namespace)]
-    found: set[str] = set()
-    for _ in range(SAMPLE):
-        point = secrets.token_hex(32)
-        key = session.execute(in_namespace.where(record.key >= point).order_by(record.key).limit(1)).scalar()
-        if key is None:  # past the last key: wrap around to the first
-            key = session.execute(in_namespace.order_by(record.key).limit(1)).scalar()
-        if key is not None:
-            found.add(key)
-    return sorted(found)
 
 
 def sources_of(manager: Any, keys: frozenset[str]) -> set[str]:
