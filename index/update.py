@@ -19,9 +19,10 @@ from langchain_core.indexing import index as langchain_index
 
 from .chunk import chunk_release
 from .embed import load_stack, stack_name
+from .file_records import FileRecords
 from .load import is_url, list_release_files, read_sources
 from .records import check_records, sources_of, write_stamp
-from .release import Failure, Release, Skipped
+from .release import Failure, FileState, Release, Skipped, Unchanged
 from .settings import Settings
 from .store import (
     ChunkStore,
@@ -130,6 +131,7 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
         keys = manager.list_keys(group_ids=sorted(targets))
         store.delete(keys)
         manager.delete_keys(keys)
+        FileRecords(manager).forget(targets)
         summary.removed = len(targets)
     return summary
 
@@ -148,10 +150,16 @@ def _run(
     progress = progress or (lambda event, n: None)
     store = _store(settings, on_embedded=lambda n: progress("embedded", n))
     manager = record_manager(settings)
+    files = FileRecords(manager)
     summary = Summary()
-    _trust_only_what_chroma_holds(store, manager, summary)
+    _trust_only_what_chroma_holds(store, manager, files, summary)
     before = indexed_sources(manager)
+    recorded = files.load(_local_paths(sources))
+    read: dict[str, FileState] = {}  # the files read this run, as they were read
     seen: list[str] = []
+    release_keys: dict[str, str] = {}  # of the releases chunked this run
+    unchanged: list[str] = []  # files whose bytes are those indexed: not parsed
+    to_feed: list[str] = []  # unchanged files whose stored chunks a build has still to feed back
     already_indexed: list[str] = []  # feed items not fetched again
 
     def is_known(source: str) -> bool:
@@ -159,6 +167,12 @@ def _run(
             already_indexed.append(source)
             return True
         return False
+
+    def indexed_key(state: FileState) -> str | None:
+        """The release key recorded for exactly these bytes of an indexed file (then it is not parsed)."""
+        read[state.source] = state
+        row = recorded.get(state.source)
+        return row.release_key if row is not None and state.source in before and row.holds(state) else None
 
     def indexed_copy(release: Release) -> str | None:
         """Where the index holds this release already (an update must not add it again under another name)."""
@@ -177,11 +191,20 @@ def _run(
             indexed_copy=indexed_copy,
             feed_budget=settings.feed_budget,
             refuse_private=refuse_private,
+            unchanged=indexed_key,
         )
         for item in items:
             progress("release", 1)
             if isinstance(item, Skipped):
                 summary.skipped.append(item)
+                continue
+            if isinstance(item, Unchanged):
+                unchanged.append(item.source)
+                if mode == "full":  # what is not fed to a build is deleted: feed its stored chunks, as indexed
+                    to_feed.append(item.source)
+                    if len(to_feed) >= _STORED_PAGE:
+                        yield from store.documents_of(to_feed)
+                        to_feed.clear()
                 continue
             chunks = [] if isinstance(item, Failure) else chunk_release(item)
             if not isinstance(item, Failure) and len(chunks) > settings.max_chunks_per_release:
@@ -196,9 +219,13 @@ def _run(
                     held = {item.source} if is_url(item.source) else _sources_matching(item.source, before)
                     yield from store.documents_of(sorted(held))
                 continue
+            if item.source in recorded:  # indexed anew: its row is written again once its chunks are recorded
+                files.forget([item.source])
             seen.append(item.source)
+            release_keys[item.source] = item.release_key
             yield from (chunk.to_document() for chunk in chunks)
-        if mode == "full":  # feed items skipped because already indexed are part of the sources too
+        if mode == "full":  # the last unchanged files, and feed items skipped because already indexed
+            yield from store.documents_of(to_feed)
             yield from store.documents_of(already_indexed)
 
     result = langchain_index(
@@ -206,6 +233,8 @@ def _run(
     )
     del result  # chunk-level counts; releases are counted from the store's journal below
     current = set(seen)
+    files.forget((store.deleted_sources - current) - set(unchanged))  # dropped by a build's cleanup
+    files.remember((read[s], release_keys[s]) for s in dict.fromkeys(seen) if s in read)
     for source in dict.fromkeys(seen):
         changed = source in store.written_sources or source in store.deleted_sources
         if source not in before:
@@ -214,17 +243,22 @@ def _run(
             summary.updated += 1
         else:
             summary.unchanged += 1
+    summary.unchanged += len(set(unchanged) - current)
     summary.unchanged += len(set(already_indexed) - current)
     summary.removed = len((store.deleted_sources - current) - store.written_sources - set(already_indexed))
     summary.chunks_embedded = store.embedded_count
     return summary
 
 
-def _trust_only_what_chroma_holds(store: ChunkStore, manager: object, summary: Summary) -> None:
+_STORED_PAGE = 64  # unchanged files whose stored chunks a build reads from Chroma at once
+
+
+def _trust_only_what_chroma_holds(store: ChunkStore, manager: object, files: FileRecords, summary: Summary) -> None:
     """Forget records of chunks Chroma does not hold, so that this run embeds them again (see index.records)."""
     check = check_records(store.collection, manager)
     if not check.ok:
         lost = sources_of(manager, check.missing)
+        files.forget(lost)  # their files are parsed again, their missing chunks found
         manager.delete_keys(sorted(check.missing))  # type: ignore[attr-defined]
         summary.warnings.append(
             f"the record manager listed {len(check.missing)} chunks of {len(lost)} releases that Chroma "
@@ -245,6 +279,19 @@ def _reset_records(settings: Settings) -> None:
     keys = manager.list_keys()
     if keys:
         manager.delete_keys(keys)
+    FileRecords(manager).clear()
+
+
+def _local_paths(sources: list[str]) -> list[Path]:
+    """The files and folders among the sources (str or Path), as read_sources resolves them."""
+    paths = []
+    for source in (str(s).strip() for s in sources):
+        if source and not is_url(source):
+            try:
+                paths.append(Path(source).expanduser().resolve())
+            except (RuntimeError, OSError):  # a symlink loop: read_sources reports it
+                continue
+    return paths
 
 
 def _is_under(source: str, folder: Path) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from index.release import Release
+from index.release import Release, Unchanged
 
 from .fetch import is_url
 
@@ -34,9 +34,15 @@ class Duplicates:
         """The file that already holds this release under another name, else None (and remember it)."""
         if is_url(release.source):
             return None
-        key = release.release_key
+        return self._original(release.source, release.release_key, lambda: self._indexed_copy(release))
+
+    def original_of_unchanged(self, item: Unchanged) -> str | None:
+        """As `original_of`, for a file the index holds as it is: under its own name, no need to ask the index."""
+        return self._original(item.source, item.release_key, lambda: item.source)
+
+    def _original(self, source: str, key: str, indexed_copy: Callable[[], str | None]) -> str | None:
         first = self._first.get(key)
         if first is None:
-            indexed = self._indexed_copy(release)
-            first = self._first[key] = indexed if indexed and not is_url(indexed) else release.source
-        return first if first != release.source else None
+            indexed = indexed_copy()
+            first = self._first[key] = indexed if indexed and not is_url(indexed) else source
+        return first if first != source else None
