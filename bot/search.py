@@ -22,7 +22,7 @@ from langchain_core.documents import Document
 from index.dates import date_int
 from index.embed import EmbeddingStack, load_stack, stack_name
 from index.settings import Settings
-from index.store import open_collection, reading_store, visible_metadata
+from index.store import first_query, open_collection, reading_store, visible_metadata
 
 from .query import Query
 from .snapshot import Snapshot
@@ -170,7 +170,7 @@ class Searcher:
                 where=filters.where(),
                 include=["distances"],
             )
-        return {id_: 1.0 - float(d) for id_, d in zip(found["ids"][0], found["distances"][0])}
+        return {id_: 1.0 - float(d) for id_, d in zip(found["ids"][0], first_query(found, "distances"))}
 
     @staticmethod
     def _steering(query: Query, meta: dict[str, Any]) -> float:

@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from index.embed import decode_matrix
-from index.store import SENTENCE_VECTORS_KEY, open_collection, reading_store
+from index.store import SENTENCE_VECTORS_KEY, metadatas_of, open_collection, reading_store
 
 from .forms import candidates as typed_candidates
 from .forms import characterises, content_words, defines
@@ -116,12 +116,11 @@ class SentenceVectors:
             with reading_store():
                 found = collection.get(ids=missing, include=["metadatas"])
             with self._lock:
-                for id_, meta in zip(found["ids"], found["metadatas"]):
-                    meta = meta or {}
-                    spans = json.loads(meta.get("sentences") or "[]")
+                for id_, meta in zip(found["ids"], metadatas_of(found)):
+                    spans = json.loads(str(meta.get("sentences") or "[]"))
                     dim = self.searcher.stack.sentence_dim
                     vectors = (
-                        decode_matrix(meta[SENTENCE_VECTORS_KEY], dim)
+                        decode_matrix(str(meta[SENTENCE_VECTORS_KEY]), dim)
                         if meta.get(SENTENCE_VECTORS_KEY)
                         else np.zeros((0, dim), np.float32)
                     )

@@ -16,12 +16,23 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+
+from chromadb import Collection
 
 from index import changes
 from index.embed import SparseVector
 from index.settings import Settings
-from index.store import DERIVED_KEYS, SPARSE_KEY, StoreError, generation, get_client, open_collection, reading_store
+from index.store import (
+    DERIVED_KEYS,
+    SPARSE_KEY,
+    StoreError,
+    documents_of,
+    generation,
+    get_client,
+    metadatas_of,
+    open_collection,
+    reading_store,
+)
 
 from . import snapshot_file
 from .snapshot import Chunks, Snapshot, shared_metadata
@@ -94,7 +105,7 @@ class SnapshotCache:
             saver.join()
 
     # -- refreshing
-    def _refresh(self, collection: Any, stamp: str) -> Snapshot:
+    def _refresh(self, collection: Collection, stamp: str) -> Snapshot:
         base = self._snapshot
         if not base.generation:  # first look in this process: start from the file, if it matches
             base = snapshot_file.load(self.path, str(collection.id)) or base
@@ -108,7 +119,7 @@ class SnapshotCache:
                 return self._apply(collection, stamp, base, found)
         return self._full(collection, stamp)
 
-    def _apply(self, collection: Any, stamp: str, base: Snapshot, found: changes.Changes) -> Snapshot:
+    def _apply(self, collection: Collection, stamp: str, base: Snapshot, found: changes.Changes) -> Snapshot:
         """The base snapshot with the log's touched ids fetched again (those Chroma no longer has: deleted)."""
         added = _read(collection, sorted(found.ids))
         snap = base.edited(set(found.ids), added, generation=stamp, cursor=found.cursor, applied=found.entries)
@@ -118,7 +129,7 @@ class SnapshotCache:
             self._save_later(snap)
         return snap
 
-    def _full(self, collection: Any, stamp: str) -> Snapshot:
+    def _full(self, collection: Collection, stamp: str) -> Snapshot:
         """Every chunk read again (the log position first, so that a write landing meanwhile is applied later)."""
         cursor, entries = changes.newest_entry(get_client(self.settings), collection)
         ids: list[str] = []
@@ -162,15 +173,14 @@ class SnapshotCache:
                 pass  # a read-only home: every start reads Chroma, as before the file existed
 
 
-def _read(collection: Any, ids: list[str]) -> Chunks:
+def _read(collection: Collection, ids: list[str]) -> Chunks:
     """These chunks from Chroma, stored vectors decoded (ids Chroma does not hold are left out)."""
     out = Chunks([], [], [], [])
     for start in range(0, len(ids), _PAGE):
         page = collection.get(ids=ids[start : start + _PAGE], include=["documents", "metadatas"])
-        for id_, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-            meta = meta or {}
+        for id_, text, meta in zip(page["ids"], documents_of(page), metadatas_of(page)):
             out.ids.append(id_)
-            out.texts.append(text or "")
+            out.texts.append(text)
             out.metadatas.append(shared_metadata({k: v for k, v in meta.items() if k not in DERIVED_KEYS}))
-            out.sparse.append(SparseVector.decode(meta[SPARSE_KEY]) if meta.get(SPARSE_KEY) else None)
+            out.sparse.append(SparseVector.decode(str(meta[SPARSE_KEY])) if meta.get(SPARSE_KEY) else None)
     return out

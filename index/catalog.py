@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .settings import Settings
-from .store import open_collection
+from .store import metadatas_of, open_collection
 
 _PAGE = 5000
 _FIELDS = ("source", "title", "date", "date_source", "updated", "lang", "url")
@@ -46,8 +46,7 @@ def list_releases(
     offset = 0
     while True:
         page = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-        for meta in page["metadatas"]:
-            meta = meta or {}
+        for meta in metadatas_of(page):
             source = str(meta.get("source", ""))
             first.setdefault(source, meta)
             chunks[source] = chunks.get(source, 0) + 1

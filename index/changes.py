@@ -27,7 +27,12 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
+from chromadb import Collection
+from chromadb.api import ClientAPI
+from chromadb.api.types import Where
 
 LOG_SUFFIX = ".changes"
 FROM_KEY = "changes_from"  # in the main collection's metadata
@@ -41,7 +46,7 @@ def log_name(collection_name: str) -> str:
     return collection_name + LOG_SUFFIX
 
 
-def open_log(client: Any, collection_name: str) -> Any | None:
+def open_log(client: ClientAPI, collection_name: str) -> Any | None:
     """The changes log of a collection (None when it has none)."""
     name = log_name(collection_name)
     try:
@@ -50,7 +55,7 @@ def open_log(client: Any, collection_name: str) -> Any | None:
         return None
 
 
-def record(client: Any, collection: Any, ids: Iterable[str] | None) -> dict[str, Any]:
+def record(client: ClientAPI, collection: Collection, ids: Iterable[str] | None) -> dict[str, Any]:
     """Log one write of `ids` (None: unknown, everything) and trim old entries.
 
     Returns the metadata keys the caller must store on the main collection with its
@@ -63,7 +68,7 @@ def record(client: Any, collection: Any, ids: Iterable[str] | None) -> dict[str,
     listed = sorted(set(ids)) if ids is not None else [EVERYTHING]
     log.add(
         ids=[uuid.uuid4().hex],
-        embeddings=[[1.0]],
+        embeddings=np.ones((1, 1), np.float32),
         documents=["\n".join(listed)],
         metadatas=[{"at": now, "count": len(listed)}],
     )
@@ -72,7 +77,7 @@ def record(client: Any, collection: Any, ids: Iterable[str] | None) -> dict[str,
     if since is None:  # an index written before the log existed: complete only from now on
         extra[FROM_KEY] = now
     elif float(since) < now - KEEP_SECONDS:
-        old = log.get(where={"at": {"$lt": now - KEEP_SECONDS}}, include=[])["ids"]
+        old = log.get(where=cast(Where, {"at": {"$lt": now - KEEP_SECONDS}}), include=[])["ids"]
         if old:
             log.delete(ids=old)
         extra[FROM_KEY] = now - KEEP_SECONDS
@@ -89,13 +94,13 @@ class Changes:
     cursor: float  # the newest entry's time seen (or the cursor given, if none)
 
 
-def log_start(collection: Any) -> float | None:
+def log_start(collection: Collection) -> float | None:
     """Writer-clock time from which the collection's log is complete (None: no log, list everything)."""
     since = (collection.metadata or {}).get(FROM_KEY)
     return None if since is None else float(since)
 
 
-def changes_since(client: Any, collection: Any, cursor: float, applied: frozenset[str]) -> Changes | None:
+def changes_since(client: ClientAPI, collection: Collection, cursor: float, applied: frozenset[str]) -> Changes | None:
     """Entries logged after `cursor` (less the slack) not in `applied`; None when the log cannot tell."""
     start = log_start(collection)
     if start is None or cursor < start:
@@ -118,7 +123,7 @@ def changes_since(client: Any, collection: Any, cursor: float, applied: frozense
     return Changes(frozenset(entries), frozenset(ids), everything, newest)
 
 
-def newest_entry(client: Any, collection: Any) -> tuple[float, frozenset[str]]:
+def newest_entry(client: ClientAPI, collection: Collection) -> tuple[float, frozenset[str]]:
     """(cursor, entries) for a reader that just listed the whole collection: the log's newest time and recent ids.
 
     Read *before* the listing, so that a write landing in between is applied again later (harmless), never missed.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chromadb import Collection
 from sqlalchemy import Column, MetaData, String, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
@@ -58,7 +59,7 @@ def _records(manager: Any) -> Any:
     return UpsertionRecord
 
 
-def check_records(collection: Any, manager: Any) -> RecordsCheck:
+def check_records(collection: Collection, manager: Any) -> RecordsCheck:
     """Compare the records with Chroma: cheap (stamp, counts, sample), complete only on a doubt."""
     record = _records(manager)
     with manager._make_session() as session:
@@ -127,7 +128,7 @@ def read_stamp(manager: Any) -> str | None:
         return db.execute(select(_stamps.c.collection_id).where(_stamps.c.namespace == manager.namespace)).scalar()
 
 
-def write_stamp(manager: Any, collection: Any) -> None:
+def write_stamp(manager: Any, collection: Collection) -> None:
     """Remember which collection the records describe (two workers may write the same stamp at once)."""
     for attempt in range(3):
         try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chromadb import Collection
+
 from .records import check_records
 from .settings import Settings
-from .store import open_collection, record_manager
+from .store import metadatas_of, open_collection, record_manager
 
 _PAGE = 5000
 
@@ -52,7 +54,7 @@ def index_status(settings: Settings) -> IndexStatus:
     offset = 0
     while True:
         page = collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
-        for m in page["metadatas"]:
+        for m in metadatas_of(page):
             releases.setdefault(str(m.get("source")), m)
         status.chunks += len(page["ids"])
         if len(page["ids"]) < _PAGE:
@@ -70,7 +72,7 @@ def index_status(settings: Settings) -> IndexStatus:
     return status
 
 
-def _records_line(settings: Settings, collection: object) -> str:
+def _records_line(settings: Settings, collection: Collection) -> str:
     """The record check for status; a record manager that cannot be read is reported, not raised."""
     try:
         return check_records(collection, record_manager(settings)).line()

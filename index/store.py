@@ -23,18 +23,20 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlparse
 
 import chromadb
 import httpx
 import numpy as np
+from chromadb import Collection, GetResult, QueryResult
 from chromadb.api import ClientAPI
+from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
@@ -430,7 +432,28 @@ _SEGMENT_NOT_READY = "hnsw segment reader"  # chromadb 1.5 server: vectors read 
 _SEGMENT_RETRIES = (0.1, 0.3, 1.0, 3.0)  # seconds between attempts
 
 
-def _get_retrying(collection: Any, **kwargs: Any) -> Any:
+Metadata = dict[str, Any]
+
+
+# chromadb types every field of a result as optional and every metadata value as a union; these
+# read a result the way this project stores it (each helper narrows once instead of at each use).
+def metadatas_of(found: GetResult) -> list[Metadata]:
+    """The metadata of each row of a get result, as plain dicts (empty for a row without any)."""
+    return [dict(m or {}) for m in found.get("metadatas") or []]
+
+
+def documents_of(found: GetResult) -> list[str]:
+    """The text of each row of a get result ("" for a row without one)."""
+    return [d or "" for d in found.get("documents") or []]
+
+
+def first_query(found: QueryResult, field: str) -> list[Any]:
+    """One field of a one-vector query's result (its first and only row), [] when not included."""
+    rows = cast("list[list[Any]] | None", found.get(field))
+    return list(rows[0]) if rows else []
+
+
+def _get_retrying(collection: Collection, **kwargs: Any) -> GetResult:
     """collection.get, retried briefly while a server still sets up a new collection's vectors for another writer.
 
     Concurrent `index update` workers on a fresh collection otherwise fail at random with
@@ -454,7 +477,7 @@ def _one_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- collection
 
 
-def open_collection(settings: Settings, stack_name: str | None = None, *, create: bool = False) -> Any:
+def open_collection(settings: Settings, stack_name: str | None = None, *, create: bool = False) -> Collection:
     """The communiqué collection, checked against the embedding stack that will read or write it.
 
     With `create`, a missing collection is created for `stack_name`. A collection built
@@ -516,7 +539,7 @@ def drop_collection(settings: Settings) -> None:
             pass  # nothing to drop
 
 
-def generation(collection: Any) -> str:
+def generation(collection: Collection) -> str:
     """Changes whenever any process writes to the collection (read it from a freshly opened collection)."""
     return str((collection.metadata or {}).get("generation", ""))
 
@@ -550,7 +573,7 @@ class ChunkStore(VectorStore):
     again when the Document is read back.
     """
 
-    def __init__(self, collection: Any, stack: EmbeddingStack, *, on_embedded: Any = None) -> None:
+    def __init__(self, collection: Collection, stack: EmbeddingStack, *, on_embedded: Any = None) -> None:
         self.collection = collection
         self.stack = stack
         self.on_embedded = on_embedded or (lambda n: None)
@@ -597,7 +620,7 @@ class ChunkStore(VectorStore):
         ids = [str(i) if i else (d.id or uuid.uuid4().hex) for i, d in zip(given or [None] * len(documents), documents)]
         completed = [_completed_metadata(d) for d in documents]
         dense, derived = self._vectors_for(documents, completed)
-        metadatas = [{**meta, **extra} for meta, extra in zip(completed, derived)]
+        metadatas: list[Mapping[str, Any]] = [{**meta, **extra} for meta, extra in zip(completed, derived)]
         self.collection.upsert(
             ids=ids, embeddings=dense, documents=[d.page_content for d in documents], metadatas=metadatas
         )
@@ -661,7 +684,7 @@ class ChunkStore(VectorStore):
                 found[h] = cached
                 continue
             hit = _get_retrying(self.collection, where={"text_hash": h}, limit=1, include=["embeddings", "metadatas"])
-            for emb, meta in zip(hit["embeddings"], hit["metadatas"]):
+            for emb, meta in zip(hit.get("embeddings") or [], metadatas_of(hit)):
                 extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
                 if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
                     found[h] = (np.asarray(emb, np.float32), extra)
@@ -682,7 +705,7 @@ class ChunkStore(VectorStore):
         found = self.collection.get(ids=list(ids), include=["metadatas"])
         if not found["ids"]:
             return True
-        self.deleted_sources.update(str(m.get("source")) for m in found["metadatas"])
+        self.deleted_sources.update(str(m.get("source")) for m in metadatas_of(found))
         self.collection.delete(ids=list(found["ids"]))
         self.touch(found["ids"])
         return True
@@ -703,7 +726,7 @@ class ChunkStore(VectorStore):
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """The stored Documents of these ids (unknown ids are left out)."""
         found = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
-        return [_to_document(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+        return [_to_document(i, d, m) for i, d, m in zip(found["ids"], documents_of(found), metadatas_of(found))]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         """Relevance in [0, 1]: the cosine similarity (Chroma's cosine distance is 1 - it), 0 when opposed."""
@@ -731,7 +754,7 @@ class ChunkStore(VectorStore):
         if k <= 0:
             return []
         found = self.collection.query(
-            query_embeddings=[list(embedding)],
+            query_embeddings=np.asarray([embedding], np.float32),
             n_results=k,
             where=filter,
             where_document=kwargs.get("where_document"),
@@ -740,7 +763,10 @@ class ChunkStore(VectorStore):
         return [
             (_to_document(i, d, m), float(dist))
             for i, d, m, dist in zip(
-                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0]
+                found["ids"][0],
+                first_query(found, "documents"),
+                first_query(found, "metadatas"),
+                first_query(found, "distances"),
             )
         ]
 
@@ -765,7 +791,7 @@ class ChunkStore(VectorStore):
         if k <= 0:
             return []
         found = self.collection.query(
-            query_embeddings=[list(embedding)],
+            query_embeddings=np.asarray([embedding], np.float32),
             n_results=max(fetch_k, k),
             where=filter,
             where_document=kwargs.get("where_document"),
@@ -774,11 +800,12 @@ class ChunkStore(VectorStore):
         ids = found["ids"][0]
         if not ids:
             return []
-        vectors = np.asarray(found["embeddings"][0], np.float32)
+        vectors = np.asarray(first_query(found, "embeddings"), np.float32)
         chosen = maximal_marginal_relevance(
             np.asarray(embedding, np.float32), list(vectors), lambda_mult=lambda_mult, k=min(k, len(ids))
         )
-        return [_to_document(ids[i], found["documents"][0][i], found["metadatas"][0][i]) for i in chosen]
+        documents, metadatas = first_query(found, "documents"), first_query(found, "metadatas")
+        return [_to_document(ids[i], documents[i], metadatas[i]) for i in chosen]
 
     @classmethod
     def from_texts(
@@ -802,11 +829,11 @@ class ChunkStore(VectorStore):
 
     def documents_of(self, sources: Iterable[str]) -> list[Document]:
         """The stored chunks of these sources, exactly as indexed (hash-identical for the indexing API)."""
-        sources = list(sources)
-        if not sources:
+        wanted: list[str | int | float | bool] = list(sources)
+        if not wanted:
             return []
-        found = self.collection.get(where={"source": {"$in": sources}}, include=["documents", "metadatas"])
-        docs = [_to_document(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+        found = self.collection.get(where=cast(Where, {"source": {"$in": wanted}}), include=["documents", "metadatas"])
+        docs = [_to_document(i, d, m) for i, d, m in zip(found["ids"], documents_of(found), metadatas_of(found))]
         return sorted(docs, key=lambda d: (d.metadata["source"], d.metadata["chunk"]))
 
 

@@ -30,6 +30,7 @@ from .store import (
     drop_collection,
     holding_index,
     indexed_sources,
+    metadatas_of,
     open_collection,
     record_manager,
 )
@@ -179,7 +180,7 @@ def _run(
         if mode == "full":  # a build replaces the index: only copies within its own sources count
             return None
         found = store.collection.get(where={"release_key": release.release_key}, include=["metadatas"])
-        held = {str(meta.get("source")) for meta in found["metadatas"]}
+        held = {str(meta.get("source")) for meta in metadatas_of(found)}
         return release.source if release.source in held else min(held, default=None)
 
     def documents() -> Iterator[Document]:
