@@ -449,8 +449,8 @@ def documents_of(found: GetResult) -> list[str]:
 
 def first_query(found: QueryResult, field: str) -> list[Any]:
     """One field of a one-vector query's result (its first and only row), [] when not included."""
-    rows = cast("list[list[Any]] | None", found.get(field))
-    return list(rows[0]) if rows else []
+    rows = cast("list[list[Any]] | None", found.get(field))  # embeddings come as numpy arrays: no truth value
+    return list(rows[0]) if rows is not None and len(rows) else []
 
 
 def _get_retrying(collection: Collection, **kwargs: Any) -> GetResult:
@@ -684,7 +684,8 @@ class ChunkStore(VectorStore):
                 found[h] = cached
                 continue
             hit = _get_retrying(self.collection, where={"text_hash": h}, limit=1, include=["embeddings", "metadatas"])
-            for emb, meta in zip(hit.get("embeddings") or [], metadatas_of(hit)):
+            embeddings = hit.get("embeddings")  # a numpy array: no truth value
+            for emb, meta in zip(embeddings if embeddings is not None else [], metadatas_of(hit)):
                 extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
                 if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
                     found[h] = (np.asarray(emb, np.float32), extra)
