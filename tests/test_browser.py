@@ -152,7 +152,8 @@ def test_ask_rate_export_add_list_remove_and_markup_stays_text(chromium, served,
         page.click("#cq-export")
     markdown = Path(download.value.path()).read_text(encoding="utf-8")
     assert "## 1. What is Exercise Quartz Lantern?" in markdown
-    assert "[1][2] Test fixture: NATO widget exercise 2099 — 2099-01-01, English — file 2099-01-01-en-quartz-lantern.txt" in markdown
+    markers = "".join(f"[{n}]" for n in range(1, passages + 1))
+    assert f"{markers} Test fixture: NATO widget exercise 2099 — 2099-01-01, English — file 2099-01-01-en-quartz-lantern.txt" in markdown
     assert "> Exercise Quartz Lantern is an invented NATO widget exercise" in markdown
     assert "2098-06-12-fr-lanterne-violette.txt" in markdown
 
