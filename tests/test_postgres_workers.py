@@ -29,7 +29,7 @@ from index.settings import Settings
 from index.store import StoreError, indexed_sources, open_collection, record_manager
 from index.update import build
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.e2e]  # a real PostgreSQL cluster, worker processes
 
 # One invented programme per worker, and what its releases are about: only that worker's releases name both.
 PROGRAMMES = [("Saffron Abacus", "imaginary pebbles"), ("Cobalt Pinecone", "invented lighthouses"),
