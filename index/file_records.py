@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, and_, delete, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
+from .records import create_table_once
 from .release import FileState
 
 _BATCH = 500  # sources per SQL statement (SQLite's bound-parameter limit is 999 on old builds)
@@ -74,7 +75,7 @@ class FileRecords:
     def __init__(self, manager: Any) -> None:
         self._engine = manager.engine
         self._namespace = str(manager.namespace)
-        _ensure_table(self._engine)
+        create_table_once(self._engine, _files)
 
     def load(self, paths: Iterable[Path]) -> dict[str, IndexedFile]:
         """The rows of these files and of the files under these folders, by source.
@@ -136,12 +137,3 @@ class FileRecords:
 
     def _delete(self, sources: list[str]) -> Any:
         return delete(_files).where(and_(_files.c.namespace == self._namespace, _files.c.source.in_(sources)))
-
-
-def _ensure_table(engine: Any) -> None:
-    """Create the table once; another process may create it between the check and the CREATE."""
-    try:
-        _meta.create_all(engine, tables=[_files])
-    except (OperationalError, ProgrammingError, IntegrityError) as exc:
-        if "already exists" not in str(exc) and "duplicate key" not in str(exc):
-            raise

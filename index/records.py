@@ -112,10 +112,10 @@ def sources_of(manager: Any, keys: frozenset[str]) -> set[str]:
     return found
 
 
-def _ensure_stamp_table(engine: Any) -> None:
-    """Create the stamp table once; another process may create it between the check and the CREATE."""
+def create_table_once(engine: Any, table: Table) -> None:
+    """Create a table beside the record manager's; another process may create it between the check and the CREATE."""
     try:
-        _meta.create_all(engine, tables=[_stamps])
+        table.metadata.create_all(engine, tables=[table])
     except (OperationalError, ProgrammingError, IntegrityError) as exc:
         if "already exists" not in str(exc) and "duplicate key" not in str(exc):
             raise
@@ -123,7 +123,7 @@ def _ensure_stamp_table(engine: Any) -> None:
 
 def read_stamp(manager: Any) -> str | None:
     """The id of the collection the records were last checked against (None before the first run)."""
-    _ensure_stamp_table(manager.engine)
+    create_table_once(manager.engine, _stamps)
     with manager.engine.connect() as db:
         return db.execute(select(_stamps.c.collection_id).where(_stamps.c.namespace == manager.namespace)).scalar()
 
