@@ -234,7 +234,8 @@ class SentenceTransformerStack:
         from sentence_transformers import SentenceTransformer
 
         self.name = f"sentence-transformers:{model}"
-        self._model = SentenceTransformer(model, device="cpu", local_files_only=os.path.exists(model))
+        # device=None: sentence-transformers takes CUDA (or MPS) where torch has it, else the CPU
+        self._model = SentenceTransformer(model, device=None, local_files_only=os.path.exists(model))
         dimension = (
             getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         )
