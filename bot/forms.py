@@ -41,15 +41,16 @@ class Asked:
         return self.kind in ("person", "date", "number", "place", "entity")
 
 
+# Later in the question than its opening word (that one is read by _LEADING, in asked_for):
 _WHO = re.compile(
-    r"^\W*(?:and\s+|et\s+)?(who|whom|whose|qui)\b|\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}"
+    r"\b(which|what|quel|quelle|quels|quelles)\s+(\w+\s+){0,2}"
     r"(person|official|minister|president|general|admiral|ambassador|diplomat|secretary|chair|chairman|commander|"
     r"spokesperson|leader|ministre|président|présidente|général|amiral|ambassadeur|diplomate|officier|secrétaire|"
     r"personnalité|responsable|dirigeant)\b|\bwho\b",
     re.I,
 )
 _WHEN = re.compile(
-    r"^\W*(?:and\s+|et\s+)?(when|quand)\b|\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|"
+    r"\b(what|which|quel|quelle)\s+(date|day|year|month|jour|année|mois)\b|"
     r"\bon what\b|\bin which year\b|\ben quelle année\b|\bà quelle date\b|\bwhen\b|\bquand\b",
     re.I,
 )
@@ -59,7 +60,7 @@ _HOW_MANY = re.compile(
     re.I,
 )
 _WHERE = re.compile(
-    r"^\W*(?:and\s+|et\s+)?(where|où)\b|\b(in|at|dans)\s+(which|what|quel|quelle)\s+(city|country|town|place|"
+    r"\b(in|at|dans)\s+(which|what|quel|quelle)\s+(city|country|town|place|"
     r"location|capital|ville|pays|lieu|capitale)\b|\bwhere\b|\boù\b",
     re.I,
 )
