@@ -104,10 +104,12 @@ class EmbeddingStack(Protocol):
     # The sentence space: what extractive answers compare a question with, one vector per sentence
     # (stored at index time). A stack may use another model here than for passages.
     sentence_dim: int
+
     # Mean and spread of question-sentence cosines between UNRELATED texts in that space. Models
     # differ wildly (e5: 0.77 +- 0.03, hashed words: 0.10 +- 0.12), so the answer model reads
     # meaning as a z-score against this: one trained model then serves every stack.
-    sentence_baseline: tuple[float, float]
+    @property
+    def sentence_baseline(self) -> tuple[float, float]: ...
 
     def embed_sentences(self, texts: list[str]) -> np.ndarray: ...
     def embed_sentence_queries(self, texts: list[str]) -> np.ndarray: ...
@@ -241,7 +243,11 @@ class SentenceTransformerStack:
         )
         self.dim = int(dimension() or 0)
         self.sentence_dim = self.dim
-        self.sentence_baseline = unrelated_cosines(self)
+
+    @cached_property
+    def sentence_baseline(self) -> tuple[float, float]:
+        """Measured on the probes when first needed (answering), so that indexing does not pay for it."""
+        return unrelated_cosines(self)
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
         if not texts:
