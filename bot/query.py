@@ -152,10 +152,12 @@ _NAME = re.compile(r"(?<![\w-])[A-ZÀ-Ý][\w’'-]+(?:\s+[A-ZÀ-Ý][\w’'-]+)+(
 def named_terms(question: str) -> list[str]:
     """Acronyms, multi-word names and years the question names, as they would be written in a release."""
     terms = [t for t in _ACRONYM.findall(question) if len(t) >= 3]
-    for name in _NAME.findall(question):
-        for part in re.split(r"[’']s\b", name):  # "NATO's Science" names two things
+    for found in _NAME.finditer(question):
+        for n, part in enumerate(re.split(r"[’']s\b", found.group())):  # "NATO's Science" names two things
             words = part.split()
-            words = words[1:] if words and _QUESTION_WORDS.fullmatch(words[0]) else words
+            # the question's first word is capitalised as the start of a sentence, not as a name ("Besides Ukraine")
+            opening = n == 0 and not question[: found.start()].strip()
+            words = words[1:] if words and (opening or _QUESTION_WORDS.fullmatch(words[0])) else words
             words = [w for w in words if w.lower() not in MONTHS]
             if len(words) >= 2:
                 terms.append(" ".join(words))

@@ -19,7 +19,7 @@ time, so "meaning" is a dot product and one small model call for the question). 
   heading, fragment     a title, heading, list label, header line or caption-sized piece, not a sentence;
   date_agree / date_conflict   the question names a year: the release or sentence has it, or the release is dated
                         another year and the sentence does not mention it;
-  missing               the question names something the index never mentions (query-level);
+  missing               the question names something with a word the index never uses (query-level);
   same_lang, other_release.
 bot/ never writes to the index.
 """

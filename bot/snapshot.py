@@ -133,25 +133,19 @@ class Snapshot:
             mask &= (self.date_ints != NO_DATE) & (self.date_ints <= day_to)
         return mask
 
-    def mentions(self, term: str, admitted: np.ndarray | None = None) -> bool:
-        """Some chunk (of those admitted) has `term` in its title or text, case-insensitively.
+    def unknown_words(self, term: str, admitted: np.ndarray | None = None) -> list[str]:
+        """The words of `term` that no chunk (of those admitted) uses in its title or text, case-insensitively.
 
-        The chunks holding all of the term's words come from the postings; only those are
-        read for the exact phrase.
+        A postings lookup per word: nothing is read but the term's own columns.
         """
-        wanted = term.lower()
-        words = sorted(set(TOKEN.findall(wanted)), key=self.tokens.get)
-        if not words:  # no word to look up (never the case for bot.query's terms): read everything
-            candidates = np.arange(len(self))
-        else:
-            candidates = self.tokens.chunks(words[0])
-            for word in words[1:]:
-                if not len(candidates):
-                    break
-                candidates = np.intersect1d(candidates, self.tokens.chunks(word), assume_unique=True)
-        if admitted is not None:
-            candidates = candidates[admitted[candidates]]
-        return any(wanted in _searchable(self.texts[i], self.metadatas[i]).lower() for i in candidates)
+        unknown = []
+        for word in dict.fromkeys(TOKEN.findall(term.lower())):
+            chunks = self.tokens.chunks(word)
+            if admitted is not None:
+                chunks = chunks[admitted[chunks]]
+            if not len(chunks):
+                unknown.append(word)
+        return unknown
 
     def latest_year(self) -> int:
         """The latest year of any release's publication or update date (0 when none is dated)."""

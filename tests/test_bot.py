@@ -74,6 +74,12 @@ def test_names_a_question_asks_about_are_found_for_the_coverage_check():
     assert "BALTOPS" in named_terms("How many ships took part in BALTOPS 2019?")
 
 
+def test_the_capitalised_first_word_of_a_question_is_not_read_as_part_of_a_name():
+    assert named_terms("Besides Walrus Council members, who else came?") == ["Walrus Council"]
+    assert named_terms("Besides Ukraine's chief, who came?") == []
+    assert "Quartz Ferry Compact" in named_terms("Which admiral signed the Quartz Ferry Compact?")
+
+
 # --------------------------------------------------------------------------- behaviour: the fictional index, hashing stack (no model)
 
 
