@@ -140,10 +140,13 @@ def candidate_sentences(
         return []
     stack = vectors.searcher.stack
     mean, spread = stack.sentence_baseline
+    # the searched text's vector, from retrieval when the sentence space is the dense one (not embedded twice)
+    searched = [ranking.query_vector] if stack.sentences_in_dense_space else []
     if query.folded:  # a follow-up: meaning against the new question as much as the folded text
-        question_vector = stack.embed_sentence_queries([query.text, query.question]).mean(axis=0)
+        texts = [query.text, query.question][len(searched) :]
+        question_vector = np.vstack([*searched, stack.embed_sentence_queries(texts)]).mean(axis=0)
     else:
-        question_vector = stack.embed_sentence_queries([query.text])[0]
+        question_vector = searched[0] if searched else stack.embed_sentence_queries([query.text])[0]
     table = vectors.get(hits)
     raw: list[_Sentence] = []
     matrix: np.ndarray | None

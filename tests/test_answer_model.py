@@ -121,3 +121,33 @@ def test_every_marker_points_at_a_cited_passage(tiny_bot):
     result = tiny_bot.answer("How many new lighthouses will be built?")
     assert result.found
     assert all(f"[{c.n}]" in result.text for c in result.citations)
+
+
+def test_a_stack_whose_sentences_share_the_dense_space_embeds_the_question_once(tiny_bot):
+    from index.embed import HashingStack
+
+    class Counting(HashingStack):
+        sentence_queries = 0
+
+        def embed_sentence_queries(self, texts):
+            Counting.sentence_queries += len(texts)
+            return super().embed_sentence_queries(texts)
+
+    class Separate(Counting):
+        sentences_in_dense_space = False
+
+    questions = ["Who chaired the meeting of the Lighthouse Council?", "How many new lighthouses will be built?"]
+    answers = {}
+    for stack in (Counting(), Separate()):
+        Counting.sentence_queries = 0
+        bot = Bot(tiny_bot.settings, stack=stack)
+        try:
+            answers[type(stack).__name__] = [bot.answer(q).text for q in questions]
+            follow_up = bot.answer("Who chaired it?", [{"role": "user", "content": questions[0]}])
+        finally:
+            bot.close()
+        assert follow_up.found
+        # one text a question, two for a follow-up (the folded text and the question); reused: only the latter
+        expected = len(questions) + 2 if isinstance(stack, Separate) else 1
+        assert Counting.sentence_queries == expected, type(stack).__name__
+    assert answers["Counting"] == answers["Separate"], "the same vector either way"

@@ -411,7 +411,7 @@ class _FakeStack:
     """Deterministic vectors instead of the real models: these tests are about metadata, not retrieval."""
 
     name, dim, has_sparse = BundledStack.name, BundledStack.dim, False
-    sentence_dim, sentence_baseline = dim, (0.0, 1.0)
+    sentence_dim, sentence_baseline, sentences_in_dense_space = dim, (0.0, 1.0), True
 
     def embed_dense(self, texts: list[str]) -> np.ndarray:
         rng = [np.random.default_rng(abs(hash(text)) % 2**32).standard_normal(self.dim) for text in texts]

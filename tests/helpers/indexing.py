@@ -112,6 +112,7 @@ class _SpiedStack:
         self._stack, self._spy = stack, spy
         self.name, self.dim, self.has_sparse = stack.name, stack.dim, stack.has_sparse
         self.sentence_dim, self.sentence_baseline = stack.sentence_dim, stack.sentence_baseline
+        self.sentences_in_dense_space = stack.sentences_in_dense_space
 
     def embed_passages(self, texts: list[str]) -> Vectors:
         self._spy.passages.extend(texts)
