@@ -165,24 +165,19 @@ def build_app(
         idx.refresh_btn.click(panel.refresh_view, filters, view, **private)
         timer.tick(**show)
         app.load(**show)
+        # One queue for every filter of the list: leaving the text box for the language (a blur, then a change)
+        # fires two events, and run side by side their tables could land out of order.
+        listing = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=1, concurrency_id="list")
         for box in (idx.list_text, idx.list_from, idx.list_to):
             gr.on(
                 [box.submit, box.blur],
                 panel.table,
                 filters,
                 [idx.table, idx.picked, idx.list_note],
-                show_progress="hidden",
-                trigger_mode="always_last",
+                **listing,
                 **private,
             )
-        idx.list_lang.change(
-            panel.table,
-            filters,
-            [idx.table, idx.picked, idx.list_note],
-            show_progress="hidden",
-            trigger_mode="always_last",
-            **private,
-        )
+        idx.list_lang.change(panel.table, filters, [idx.table, idx.picked, idx.list_note], **listing, **private)
         idx.table.select(panel.pick_row, [idx.picked], [idx.picked], **private)
 
     app.index_keeper = keeper  # type: ignore[attr-defined]  (tests wait on the start-up build)

@@ -185,8 +185,11 @@ def test_ask_rate_export_add_list_remove_and_markup_stays_text(chromium, served,
     page.locator("#cq-list-note").get_by_text("1 of 5 releases shown").wait_for(timeout=TIMEOUT_MS)
     page.fill("#cq-list-text input, #cq-list-text textarea", "")
     page.press("#cq-list-text input, #cq-list-text textarea", "Enter")
+    # the cleared text first: else the note still reads "1 of 5" from the text filter when French is chosen
+    page.locator("#cq-list-note").get_by_text("5 releases indexed").wait_for(timeout=TIMEOUT_MS)
     page.locator("#cq-list-lang").get_by_text("French").click()
     page.locator("#cq-list-note").get_by_text("1 of 5 releases shown").wait_for(timeout=TIMEOUT_MS)
+    releases.get_by_text("Amber Kettle").first.wait_for(state="detached", timeout=TIMEOUT_MS)
     assert "lanternes" in releases.inner_text() and "Amber" not in releases.inner_text()
     page.locator("#cq-list-lang").get_by_text("Any").click()
     page.fill("#cq-list-from input, #cq-list-from textarea", "2098")
