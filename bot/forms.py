@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import gettext
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from index.language import MONTHS, STOPWORDS
+from index.language import MONTHS
+from index.words import CONTENT_STOPWORDS as _STOPWORDS
+from index.words import content_words, stem
 
 AskedKind = Literal["person", "date", "number", "place", "entity", "definition", "describe", "other"]
 
@@ -187,8 +188,6 @@ _ENTITY = re.compile(
 _COPULA = re.compile(
     r"\b(is|are|was|remains|constitutes|est|sont|reste|constitue)\s+(a|an|the|one of|un|une|le|la|l’|l')\b", re.I
 )
-_WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
-_STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no pas plus".split())
 
 
 def candidates(kind: AskedKind, sentence: str, question: str) -> list[str]:
@@ -301,22 +300,6 @@ def defines(term: str, sentence: str) -> float:
 def characterises(sentence: str) -> bool:
     """A characterisation ("… is a …", "… est une …"), for "how does … describe" questions."""
     return bool(_COPULA.search(sentence))
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed, accent-folded words that carry meaning (no stopwords, no possessive 's)."""
-    words = (re.sub(r"[’']s$", "", w) for w in _WORD.findall(text))
-    return {stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 2}
-
-
-@lru_cache(maxsize=65536)  # the same words recur in every candidate sentence
-def stem(word: str) -> str:
-    """A crude shared stem for English and French ("meetings" ~ "meeting", "réunions" ~ "reunion")."""
-    word = unicodedata.normalize("NFKD", word.lower()).encode("ascii", "ignore").decode()
-    for suffix in ("ing", "ies", "es", "s", "ed", "e"):
-        if len(word) > 4 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 def _named_in(thing: str, question: str, *, whole: bool = False) -> bool:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.language import MONTHS, STOPWORDS, detect_lang
+from index.words import IDENTIFIER
 
 from .forms import Asked, asked_for
 
@@ -28,11 +29,6 @@ _DAY_MONTH_YEAR = re.compile(
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
 _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)(?:-(\d\d))?\b")
 YEAR = re.compile(r"\b(19[4-9]\d|20\d\d)\b")
-# Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
-# Years are left to the date steering.
-IDENTIFIER = re.compile(
-    r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|(?!(?:19|20)\d\d(?!\d))\d{3,})(?![\w-])"
-)
 
 # Words that make a question lean on the previous turn.
 _PRONOUN = re.compile(

@@ -38,9 +38,10 @@ import numpy as np
 
 from index.embed import decode_matrix
 from index.store import SENTENCE_VECTORS_KEY, metadatas_of, open_collection, reading_store
+from index.words import content_words
 
 from .forms import candidates as typed_candidates
-from .forms import characterises, content_words, defines
+from .forms import characterises, defines
 from .query import Query
 from .search import Hit, Ranking, Searcher
 from .snapshot import Snapshot

@@ -21,10 +21,9 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from index.embed import SparseVector
+from index.words import CONTENT_STOPWORDS, IDENTIFIER, WORD, stem
 
-from .forms import _STOPWORDS, _WORD, stem
 from .postings import Postings
-from .query import IDENTIFIER
 
 TOKEN = re.compile(r"[^\W_]+")  # words of a lower-cased text, for "is this name mentioned anywhere?"
 NO_DATE = -1
@@ -53,7 +52,7 @@ class Snapshot:
     metadatas: list[dict[str, Any]] = field(default_factory=list)
     sparse: csc_matrix | None = None  # chunk x latent term
     tokens: Postings = field(default_factory=Postings)  # lower-cased words of title + text
-    words: Postings = field(default_factory=Postings)  # bot.forms.content_words of title + text
+    words: Postings = field(default_factory=Postings)  # index.words.content_words of title + text
     identifiers: Postings = field(default_factory=Postings)  # bot.query.IDENTIFIER tokens of title + text
     lang_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     lang_names: list[str] = field(default_factory=list)
@@ -152,12 +151,12 @@ class Snapshot:
         return int(self.year_max.max()) if len(self.year_max) else 0
 
     def word_chunks(self) -> Postings:
-        """How many chunks each content word (bot.forms.content_words) occurs in: `.get(word, 0)`."""
+        """How many chunks each content word (index.words.content_words) occurs in: `.get(word, 0)`."""
         return self.words
 
 
 def _content_words_of(texts: Iterable[str]) -> Iterator[set[str]]:
-    """bot.forms.content_words of each text, each distinct word normalised once.
+    """index.words.content_words of each text, each distinct word normalised once.
 
     The same as calling content_words per text (tests/test_snapshot_cache.py), but a full
     read of the index normalises ~100x fewer words: most words recur across chunks.
@@ -167,11 +166,11 @@ def _content_words_of(texts: Iterable[str]) -> Iterator[set[str]]:
     def word(raw: str) -> str | None:
         if raw not in normal:
             bare = re.sub(r"[’']s$", "", raw)
-            normal[raw] = stem(bare) if bare.lower() not in _STOPWORDS and len(bare) > 2 else None
+            normal[raw] = stem(bare) if bare.lower() not in CONTENT_STOPWORDS and len(bare) > 2 else None
         return normal[raw]
 
     for text in texts:
-        found = {word(raw) for raw in set(_WORD.findall(text))}
+        found = {word(raw) for raw in set(WORD.findall(text))}
         found.discard(None)
         yield found  # type: ignore[misc]  # None was discarded
 

@@ -321,7 +321,7 @@ def teardown_module() -> None:
 
 
 def test_content_words_of_a_batch_equal_content_words_of_each_text() -> None:
-    from bot.forms import content_words
+    from index.words import content_words
     from bot.snapshot import _content_words_of
 
     texts = [f.text for f in fictional_releases(extra_passages=1)] + ["NATO's Allies' l'OTAN — it’s a “test”", ""]
