@@ -11,11 +11,12 @@ name, a year after the newest release) with a word no release uses — "BALTOPS"
 
 from __future__ import annotations
 
+from index.snapshot import Snapshot
+
 from .answer_model import AnswerModel
 from .extractive import Scored
 from .query import Query
 from .search import Filters
-from .snapshot import Snapshot
 
 ABSTAIN_TEXT = {
     "en": "I could not find this in the indexed releases.",

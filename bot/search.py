@@ -22,10 +22,10 @@ from langchain_core.documents import Document
 from index.dates import date_int
 from index.embed import EmbeddingStack, load_stack, stack_name
 from index.settings import Settings
+from index.snapshot import Snapshot
 from index.store import first_query, open_collection, reading_store, visible_metadata
 
 from .query import Query
-from .snapshot import Snapshot
 from .snapshot_cache import SnapshotCache
 
 RRF_K = 60  # the usual constant; the dev set is flat between 10 and 60

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from index.embed import decode_matrix
+from index.snapshot import Snapshot
 from index.store import SENTENCE_VECTORS_KEY, metadatas_of, open_collection, reading_store
 from index.words import content_words
 
@@ -44,7 +45,6 @@ from .forms import candidates as typed_candidates
 from .forms import characterises, defines
 from .query import Query
 from .search import Hit, Ranking, Searcher
-from .snapshot import Snapshot
 
 FEATURES = (
     "meaning",

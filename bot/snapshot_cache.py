@@ -1,14 +1,14 @@
-"""Keeps one Snapshot per index in step with Chroma, paying for what changed rather than for the index size.
+"""Keeps the answering process's Snapshot in step with Chroma, safely across threads.
 
-* a new process starts from the snapshot file (bot/snapshot_file.py) of its index and
-  catches up from the changes log (index/changes.py): a start costs reading one local
-  file, not the whole collection;
+* a new process starts from the snapshot file (index/snapshot_file.py) of its index, which
+  the last write left up to date or nearly (index/snapshot_writer.py), and catches up from
+  the changes log: a start costs reading one local file, not the whole collection;
 * the collection's `generation` stamp is checked at most every `refresh_seconds`; when
-  another process wrote, the log names the chunk ids it touched and only those are
-  fetched (the ones gone from Chroma are dropped);
+  another process wrote, only the chunk ids the log names are fetched (index/snapshot_sync.py);
 * the whole collection is read again only when the log cannot tell (no file, another
   collection, an index written before the log existed, a log trimmed past the
-  snapshot), and the file is then rewritten in the background.
+  snapshot), and the file is then rewritten in the background, as it is once enough
+  has changed since it was written.
 """
 
 from __future__ import annotations
@@ -19,26 +19,12 @@ from pathlib import Path
 
 from chromadb import Collection
 
-from index import changes
-from index.embed import SparseVector
+from index import snapshot_file
 from index.settings import Settings
-from index.store import (
-    DERIVED_KEYS,
-    SPARSE_KEY,
-    StoreError,
-    documents_of,
-    generation,
-    get_client,
-    metadatas_of,
-    open_collection,
-    reading_store,
-)
+from index.snapshot import Snapshot
+from index.snapshot_sync import CaughtUp, catch_up
+from index.store import StoreError, generation, open_collection, reading_store
 
-from . import snapshot_file
-from .snapshot import Chunks, Snapshot, shared_metadata
-
-_PAGE = 1000  # chunks per Chroma read
-_ID_PAGE = 10_000  # ids per listing page
 SAVE_AFTER = 200  # chunks changed since the file was written before it is written again (also 1 % of the index)
 
 
@@ -112,43 +98,19 @@ class SnapshotCache:
             if base.generation == stamp:
                 self.last_refresh = "file"
                 return base
-        if base.generation and base.collection_id == str(collection.id):
-            client = get_client(self.settings)
-            found = changes.changes_since(client, collection, base.cursor, base.applied)
-            if found is not None and not found.everything:
-                return self._apply(collection, stamp, base, found)
-        return self._full(collection, stamp)
+        caught = catch_up(self.settings, collection, stamp, base)
+        self.last_refresh = caught.how
+        self._keep(caught)
+        return caught.snapshot
 
-    def _apply(self, collection: Collection, stamp: str, base: Snapshot, found: changes.Changes) -> Snapshot:
-        """The base snapshot with the log's touched ids fetched again (those Chroma no longer has: deleted)."""
-        added = _read(collection, sorted(found.ids))
-        snap = base.edited(set(found.ids), added, generation=stamp, cursor=found.cursor, applied=found.entries)
-        self.last_refresh = "delta"
-        self._unsaved += len(found.ids)
-        if self._unsaved >= max(SAVE_AFTER, len(snap) // 100):
-            self._save_later(snap)
-        return snap
-
-    def _full(self, collection: Collection, stamp: str) -> Snapshot:
-        """Every chunk read again (the log position first, so that a write landing meanwhile is applied later)."""
-        cursor, entries = changes.newest_entry(get_client(self.settings), collection)
-        ids: list[str] = []
-        while True:
-            page = collection.get(include=[], limit=_ID_PAGE, offset=len(ids))
-            ids.extend(page["ids"])
-            if len(page["ids"]) < _ID_PAGE:
-                break
-        snap = Snapshot().edited(
-            set(),
-            _read(collection, ids),
-            generation=stamp,
-            collection_id=str(collection.id),
-            cursor=cursor,
-            applied=entries,
-        )
-        self.last_refresh = "full"
-        self._save_later(snap)
-        return snap
+    def _keep(self, caught: CaughtUp) -> None:
+        """Write the file again after a full read, or once enough has changed since it was written."""
+        if caught.how == "full":
+            self._save_later(caught.snapshot)
+            return
+        self._unsaved += caught.fetched
+        if self._unsaved >= max(SAVE_AFTER, len(caught.snapshot) // 100):
+            self._save_later(caught.snapshot)
 
     # -- the file
     def _save_later(self, snap: Snapshot) -> None:
@@ -171,16 +133,3 @@ class SnapshotCache:
                 snapshot_file.save(snap, self.path)
             except OSError:
                 pass  # a read-only home: every start reads Chroma, as before the file existed
-
-
-def _read(collection: Collection, ids: list[str]) -> Chunks:
-    """These chunks from Chroma, stored vectors decoded (ids Chroma does not hold are left out)."""
-    out = Chunks([], [], [], [])
-    for start in range(0, len(ids), _PAGE):
-        page = collection.get(ids=ids[start : start + _PAGE], include=["documents", "metadatas"])
-        for id_, text, meta in zip(page["ids"], documents_of(page), metadatas_of(page)):
-            out.ids.append(id_)
-            out.texts.append(text)
-            out.metadatas.append(shared_metadata({k: v for k, v in meta.items() if k not in DERIVED_KEYS}))
-            out.sparse.append(SparseVector.decode(str(meta[SPARSE_KEY])) if meta.get(SPARSE_KEY) else None)
-    return out

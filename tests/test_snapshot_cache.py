@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from bot.confidence import missing_terms
-from bot.postings import Postings
+from index.postings import Postings
 from bot.query import prepare
 from bot.search import Filters
-from bot.snapshot import Snapshot
+from index.snapshot import Snapshot
 from bot.snapshot_cache import SnapshotCache
-from bot.snapshot_file import FORMAT, load, save, snapshot_path
+from index.snapshot_file import FORMAT, load, save, snapshot_path
 from helpers.indexing import make_settings
 from helpers.releases import fictional_releases, write_fictional_corpus
 from index import changes
@@ -248,7 +248,7 @@ def test_a_damaged_or_foreign_file_is_ignored_and_rewritten(small_index, damage:
         foreign = Snapshot(generation=built.generation, collection_id="another-collection")
         save(foreign, path)
         if damage == "other-format":
-            import bot.snapshot_file as snapshot_file
+            import index.snapshot_file as snapshot_file
 
             with pytest.MonkeyPatch.context() as mp:
                 mp.setattr(snapshot_file, "FORMAT", FORMAT + 1)
@@ -322,7 +322,7 @@ def teardown_module() -> None:
 
 def test_content_words_of_a_batch_equal_content_words_of_each_text() -> None:
     from index.words import content_words
-    from bot.snapshot import _content_words_of
+    from index.snapshot import _content_words_of
 
     texts = [f.text for f in fictional_releases(extra_passages=1)] + ["NATO's Allies' l'OTAN — it’s a “test”", ""]
     assert list(_content_words_of(texts)) == [content_words(t) for t in texts]

@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csc_matrix
 
-from index.settings import Settings
-
 from .postings import Postings
+from .settings import Settings
 from .snapshot import Snapshot, shared_metadata
 
 FORMAT = 1

@@ -4,8 +4,10 @@ Chroma holds everything; the snapshot saves re-reading texts and sparse vectors 
 question, and indexes them so that a question costs what it touches — the postings of
 its terms and identifiers, its candidates — not the number of chunks: sparse scores are
 a column slice of the chunk x term matrix, "is this name mentioned?" a postings
-intersection, filters a vectorised mask. `bot.snapshot_cache` keeps it in step with
-Chroma (a file under COMMUNIQUE_HOME at start-up, the changes log after writes).
+intersection, filters a vectorised mask. It lives in index/ because writers build it
+too: `index.snapshot_sync` brings one in step with Chroma (the changes log, or a full
+read), `index.snapshot_file` keeps it on disk, `index.snapshot_writer` leaves that file
+up to date after a write, and `bot.snapshot_cache` holds the one answering uses.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, vstack
 
-from index.embed import SparseVector
-from index.words import CONTENT_STOPWORDS, IDENTIFIER, WORD, stem
-
+from .embed import SparseVector
 from .postings import Postings
+from .words import CONTENT_STOPWORDS, IDENTIFIER, WORD, stem
 
 TOKEN = re.compile(r"[^\W_]+")  # words of a lower-cased text, for "is this name mentioned anywhere?"
 NO_DATE = -1
@@ -45,7 +46,7 @@ class Snapshot:
 
     generation: str = ""
     collection_id: str = ""
-    cursor: float = 0.0  # changes log: the newest entry applied (bot.snapshot_cache, index.changes)
+    cursor: float = 0.0  # changes log: the newest entry applied (index.snapshot_sync, index.changes)
     applied: frozenset[str] = frozenset()
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -53,7 +54,7 @@ class Snapshot:
     sparse: csc_matrix | None = None  # chunk x latent term
     tokens: Postings = field(default_factory=Postings)  # lower-cased words of title + text
     words: Postings = field(default_factory=Postings)  # index.words.content_words of title + text
-    identifiers: Postings = field(default_factory=Postings)  # bot.query.IDENTIFIER tokens of title + text
+    identifiers: Postings = field(default_factory=Postings)  # index.words.IDENTIFIER tokens of title + text
     lang_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     lang_names: list[str] = field(default_factory=list)
     date_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
