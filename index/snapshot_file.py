@@ -25,6 +25,7 @@ import json
 import os
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,38 @@ def save(snapshot: Snapshot, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Where a file stands: the generation and changes-log position it matches, and how many chunks it holds."""
+
+    generation: str
+    collection_id: str
+    cursor: float
+    applied: frozenset[str]
+    chunks: int
+
+
+def manifest(path: Path, collection_id: str) -> Manifest | None:
+    """The file's manifest alone (None: missing, damaged, other format or collection).
+
+    Reads one small member of the zip: what a writer checks to learn how far behind the file is.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            head = json.loads(archive.read("manifest.json").decode("utf-8"))
+        if head.get("format") != FORMAT or head.get("collection_id") != collection_id:
+            return None
+        return Manifest(
+            str(head["generation"]),
+            collection_id,
+            float(head["cursor"]),
+            frozenset(head["applied"]),
+            int(head["chunks"]),
+        )
+    except Exception:  # any damage: as if there were no file
+        return None
 
 
 def load(path: Path, collection_id: str) -> Snapshot | None:

@@ -12,7 +12,7 @@ other can continue from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from chromadb import Collection
 
@@ -35,7 +35,20 @@ class CaughtUp:
     fetched: int  # chunk ids fetched from Chroma (a full read: every chunk)
 
 
-def pending(settings: Settings, collection: Collection, base: Snapshot) -> changes.Changes | None:
+class Position(Protocol):
+    """Where a snapshot (or a file's manifest) stands against its collection and the changes log."""
+
+    @property
+    def generation(self) -> str: ...
+    @property
+    def collection_id(self) -> str: ...
+    @property
+    def cursor(self) -> float: ...
+    @property
+    def applied(self) -> frozenset[str]: ...
+
+
+def pending(settings: Settings, collection: Collection, base: Position) -> changes.Changes | None:
     """What the log says was written since `base` (None: it cannot tell, so only a full read will do)."""
     if not base.generation or base.collection_id != str(collection.id):
         return None

@@ -24,8 +24,10 @@ from .load import is_url, list_release_files, read_sources
 from .records import check_records, sources_of, write_stamp
 from .release import Failure, FileState, Release, Skipped, Unchanged
 from .settings import Settings
+from .snapshot_writer import leave_snapshot
 from .store import (
     ChunkStore,
+    StoreError,
     check_writable,
     drop_collection,
     holding_index,
@@ -74,7 +76,7 @@ def build(
     if reset:
         drop_collection(settings)
         _reset_records(settings)
-    return _run(list(sources), settings, mode="full", progress=progress)
+    return _leave_snapshot(settings, _run(list(sources), settings, mode="full", progress=progress))
 
 
 @holding_index  # the index is let go when the run ends (index.store.Connection)
@@ -110,14 +112,21 @@ def update(
             and s not in present
             and not any(s == u or _is_under(s, Path(u)) for u in unread)
         ]
-        summary.removed += remove(gone, settings).removed
-    return summary
+        summary.removed += _remove(gone, settings).removed
+    return _leave_snapshot(settings, summary)
 
 
 @holding_index  # the index is let go when the run ends (index.store.Connection)
 def remove(sources: Iterable[str], settings: Settings) -> Summary:
     """Drop releases by source; a folder drops every release indexed from under it."""
     check_writable(settings)
+    return _leave_snapshot(settings, _remove(sources, settings))
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _remove(sources: Iterable[str], settings: Settings) -> Summary:
     manager = record_manager(settings)
     known = indexed_sources(manager)
     targets: set[str] = set()
@@ -137,7 +146,15 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
     return summary
 
 
-# --------------------------------------------------------------------------- internals
+def _leave_snapshot(settings: Settings, summary: Summary) -> Summary:
+    """After a run that changed the index, leave the next reader a snapshot file to start from (a cache: a
+    failure only costs that reader a full read, and is reported as a warning)."""
+    if summary.added or summary.updated or summary.removed:
+        try:
+            leave_snapshot(settings, stack_name(settings.embeddings))
+        except (StoreError, OSError) as exc:
+            summary.warnings.append(f"the answering snapshot was not written ({exc}): the next answer reads the index")
+    return summary
 
 
 def _run(

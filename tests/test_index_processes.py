@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.snapshot_cache import SnapshotCache
 from helpers.cli import PROJECT_ROOT, cli_env, hold_index, index_command, kill_group
 from helpers.indexing import ids_by_source, make_settings, record_count, stored_chunks
 from helpers.releases import write_fictional_corpus
@@ -122,3 +123,6 @@ def test_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path, run
     status = index_status(settings)
     assert (status.releases, status.languages) == (2, {"en": 1, "fr": 1})
     assert set(ids_by_source(settings)) == {str(english), str(french)}
+    reader = SnapshotCache(settings, HashingStack.name)   # a new answering process after both writes
+    assert set(reader.current().ids) == set(open_collection(settings).get(include=[])["ids"])
+    assert reader.last_refresh in ("file", "delta"), "the writers left a file to start from: no full read"

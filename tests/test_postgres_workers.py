@@ -212,6 +212,7 @@ def test_concurrent_workers_with_postgres_records_lose_and_duplicate_nothing(
             # the top hit, not all three: HNSW is approximate, and the order of the workers' writes varies
             assert found and found[0].parent == folder, (question, [path.name for path in found])
             assert programme in hits[0].page_content
+        assert bot.searcher.cache.last_refresh in ("file", "delta"), "the workers left a file: no full read"
     finally:
         bot.close()
 

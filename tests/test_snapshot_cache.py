@@ -4,7 +4,9 @@
 * postings: the same answers as scans of every chunk (missing names, identifier scores, filters);
 * the snapshot file under COMMUNIQUE_HOME: miss, hit, stale (delta from the changes log), damaged or of another
   format (rebuilt), an index written before the log existed (listed again);
-* a refresh after another writer's update fetches only what the log names, and sees adds and deletes.
+* a refresh after another writer's update fetches only what the log names, and sees adds and deletes;
+* the file a write leaves: the first reader after a build starts from it (no full read) with the same answers,
+  a small update leaves it for readers' deltas, a large one, a reset or a damaged file has it written again.
 """
 
 from __future__ import annotations
@@ -17,19 +19,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import index.snapshot_writer
+import index.update
+from bot.answer import Bot
 from bot.confidence import missing_terms
-from index.postings import Postings
 from bot.query import prepare
 from bot.search import Filters
-from index.snapshot import Snapshot
 from bot.snapshot_cache import SnapshotCache
-from index.snapshot_file import FORMAT, load, save, snapshot_path
 from helpers.indexing import make_settings
 from helpers.releases import fictional_releases, write_fictional_corpus
 from index import changes
 from index.embed import SparseVector, stack_name
+from index.postings import Postings
 from index.settings import Settings
-from index.store import open_collection, release_clients
+from index.snapshot import Snapshot
+from index.snapshot_file import FORMAT, load, manifest, save, snapshot_path
+from index.store import generation, open_collection, release_clients
 from index.update import build, remove, update
 
 STACK = stack_name("hashing")
@@ -170,6 +175,7 @@ def _held(settings: Settings) -> set[str]:
 
 def test_a_new_process_starts_from_the_file_and_the_file_matches_chroma(small_index) -> None:
     settings, _ = small_index
+    snapshot_path(settings, STACK).unlink()  # as if the build had left none
     first = _fresh_cache(settings)
     built = first.current()
     assert first.last_refresh == "full"
@@ -261,7 +267,8 @@ def test_a_damaged_or_foreign_file_is_ignored_and_rewritten(small_index, damage:
     assert load(path, built.collection_id) is not None, "rewritten"
 
 
-def test_an_index_written_before_the_changes_log_is_listed_again(small_index) -> None:
+@pytest.mark.parametrize("writer_leaves_the_file", [False, True])
+def test_an_index_written_before_the_changes_log_is_listed_again(small_index, writer_leaves_the_file: bool) -> None:
     settings, extra = small_index
     cache = _fresh_cache(settings)
     cache.current()
@@ -270,11 +277,15 @@ def test_an_index_written_before_the_changes_log_is_listed_again(small_index) ->
     meta = {k: v for k, v in (collection.metadata or {}).items() if k != changes.FROM_KEY}
     meta.pop("hnsw:space", None)
     collection.modify(metadata=meta)  # as an older version left it
-    update([str(extra)], settings)  # the log now starts here: older snapshots cannot trust it
+    with pytest.MonkeyPatch.context() as mp:
+        if not writer_leaves_the_file:  # as a writer of an older version (or one that cannot write the cache)
+            mp.setattr(index.update, "leave_snapshot", lambda settings, stack: "skipped")
+        update([str(extra)], settings)  # the log now starts here: older snapshots cannot trust it
 
     restarted = _fresh_cache(settings)
     assert set(restarted.current().ids) == _held(settings)
-    assert restarted.last_refresh == "full"
+    # the listing again is the writer's when it leaves the file, else the next reader's
+    assert restarted.last_refresh == ("file" if writer_leaves_the_file else "full")
 
 
 def test_a_read_only_cache_folder_only_costs_the_file(small_index, tmp_path: Path) -> None:
@@ -285,6 +296,139 @@ def test_a_read_only_cache_folder_only_costs_the_file(small_index, tmp_path: Pat
     (tmp_path / "a-file-not-a-folder").write_text("x")
     assert len(cache.current()) > 0
     cache.wait_saved()  # the failed write is silent
+
+
+# --------------------------------------------------------------------------- the file a write leaves
+
+
+class _ChromaReads:
+    """What readers fetch from the index collection: listings of its ids, and chunks fetched with their text."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+        self.listings = self.chunks = 0
+        collection_type = type(open_collection(settings, STACK))
+        real = collection_type.get
+
+        def counted(collection, *args, **kwargs):  # type: ignore[no-untyped-def]
+            found = real(collection, *args, **kwargs)
+            if collection.name == settings.collection:
+                if kwargs.get("ids") is None:
+                    self.listings += 1
+                elif "documents" in (kwargs.get("include") or ()):  # a snapshot's read (sentence vectors: no text)
+                    self.chunks += len(found["ids"])
+            return found
+
+        monkeypatch.setattr(collection_type, "get", counted)
+
+
+_QUESTIONS = [
+    *(f"What is {f.acronym}?" for f in fictional_releases()[:6]),
+    *(f"Who presented the {f.body}?" for f in fictional_releases()[:6]),
+    "What is the Velvet Teapot Office?",
+]
+
+
+def _answers(settings: Settings) -> tuple[list[tuple[str, list[str]]], str]:
+    """Every question's answer text and cited chunk ids from a new Bot, and how its snapshot started."""
+    bot = Bot(settings)
+    try:
+        answers = [(a.text, [c.chunk_id for c in a.citations]) for a in map(bot.answer, _QUESTIONS)]
+        return answers, bot.searcher.cache.last_refresh
+    finally:
+        bot.close()
+
+
+def test_the_first_reader_after_a_build_starts_from_the_file_and_answers_the_same(
+    small_index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, _ = small_index
+    path = snapshot_path(settings, STACK)
+    assert manifest(path, str(open_collection(settings, STACK).id)) is not None, "the build left the file"
+    assert manifest(path, str(open_collection(settings, STACK).id)).generation == generation(  # type: ignore[union-attr]
+        open_collection(settings, STACK)
+    )
+    reads = _ChromaReads(monkeypatch, settings)
+
+    from_file, how = _answers(settings)
+
+    assert how == "file"
+    assert (reads.listings, reads.chunks) == (0, 0), "no chunk read from Chroma: not a full read, not a delta"
+    path.unlink()
+    from_chroma, how = _answers(settings)
+    assert how == "full" and reads.listings > 0 and reads.chunks == len(_held(settings))
+    assert from_file == from_chroma
+    assert any(cited for _, cited in from_file), "the questions were answered, with citations"
+
+
+def test_a_small_update_leaves_the_file_and_the_next_reader_fetches_only_what_it_wrote(
+    small_index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, extra = small_index
+    path = snapshot_path(settings, STACK)
+    before = path.read_bytes()
+    held_before = _held(settings)
+
+    assert update([str(extra)], settings).added == 2
+    assert path.read_bytes() == before, "2 releases are far less than a reader would rewrite the file for"
+    reads = _ChromaReads(monkeypatch, settings)
+    reader = _fresh_cache(settings)
+    after = reader.current()
+
+    assert reader.last_refresh == "delta" and reads.listings == 0
+    assert reads.chunks == len(_held(settings) - held_before), "only the chunks the update wrote"
+    assert set(after.ids) == _held(settings)
+
+
+def test_a_large_write_brings_the_file_up_to_date_by_its_delta(small_index, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, extra = small_index
+    monkeypatch.setattr(index.snapshot_writer, "LAG_CHUNKS", 0)  # every write counts as large
+    monkeypatch.setattr(index.snapshot_writer, "LAG_FRACTION", 0.0)
+    gone = next(p for p in (settings.home.parent / "corpus").iterdir() if p.name == fictional_releases()[0].name)
+    read_back: list[str] = []
+    real_catch_up = index.snapshot_writer.catch_up
+
+    def catch_up(*args, **kwargs):  # type: ignore[no-untyped-def]
+        caught = real_catch_up(*args, **kwargs)
+        read_back.append(caught.how)
+        return caught
+
+    monkeypatch.setattr(index.snapshot_writer, "catch_up", catch_up)
+
+    for write in (lambda: update([str(extra)], settings), lambda: remove([str(gone)], settings)):
+        write()
+        reads = _ChromaReads(monkeypatch, settings)
+        reader = _fresh_cache(settings)
+        snap = reader.current()
+        assert reader.last_refresh == "file" and (reads.listings, reads.chunks) == (0, 0)
+        assert set(snap.ids) == _held(settings)
+    assert read_back == ["delta", "delta"], "the writer fetched what it wrote, not the whole index"
+    assert gone.name not in {Path(m["source"]).name for m in snap.metadatas}
+
+
+@pytest.mark.parametrize("damage", ["garbage", "reset"])
+def test_a_write_after_a_damaged_file_or_a_reset_writes_the_file_again(small_index, tmp_path: Path, damage) -> None:
+    settings, extra = small_index
+    path = snapshot_path(settings, STACK)
+    if damage == "garbage":
+        path.write_bytes(b"not a snapshot")
+        assert update([str(extra)], settings).added == 2
+    else:  # a new collection: the old file is another collection's
+        assert build([str(settings.home.parent / "corpus"), str(extra)], settings, reset=True).added == 8
+
+    reader = _fresh_cache(settings)
+    assert set(reader.current().ids) == _held(settings)
+    assert reader.last_refresh == "file"
+
+
+def test_an_update_that_changes_nothing_leaves_the_file_alone(small_index) -> None:
+    settings, _ = small_index
+    path = snapshot_path(settings, STACK)
+    path.unlink()
+
+    summary = update([str(settings.home.parent / "corpus")], settings)
+
+    assert summary.line().startswith("added 0, updated 0, unchanged 6, removed 0")
+    assert not path.exists(), "no write, no full read (the next reader writes the file)"
 
 
 @pytest.mark.server
@@ -304,6 +448,7 @@ def test_a_reader_on_a_chroma_server_sees_another_processs_adds_and_deletes_by_d
     assert run_cli(["build", corpus], settings).returncode == 0
     reader = _fresh_cache(settings)
     before = set(reader.current().ids)
+    assert reader.last_refresh == "file", "the build process left the file this reader starts from"
 
     assert run_cli(["update", extra], settings).returncode == 0  # another process writes
     assert run_cli(["remove", corpus / names[0]], settings).returncode == 0
