@@ -36,9 +36,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from index.embed import decode_matrix
 from index.snapshot import Snapshot
-from index.store import SENTENCE_VECTORS_KEY, metadatas_of, open_collection, reading_store
+from index.store import metadatas_of, open_collection, reading_store
+from index.stored_vectors import sentence_vectors_of
 from index.words import content_words
 
 from .forms import candidates as typed_candidates
@@ -119,13 +119,7 @@ class SentenceVectors:
             with self._lock:
                 for id_, meta in zip(found["ids"], metadatas_of(found)):
                     spans = json.loads(str(meta.get("sentences") or "[]"))
-                    dim = self.searcher.stack.sentence_dim
-                    vectors = (
-                        decode_matrix(str(meta[SENTENCE_VECTORS_KEY]), dim)
-                        if meta.get(SENTENCE_VECTORS_KEY)
-                        else np.zeros((0, dim), np.float32)
-                    )
-                    self._cache[id_] = (spans, vectors)
+                    self._cache[id_] = (spans, sentence_vectors_of(meta, self.searcher.stack.sentence_dim))
                     while len(self._cache) > self.size:
                         self._cache.popitem(last=False)
         with self._lock:

@@ -16,11 +16,10 @@ from typing import Literal, Protocol
 
 from chromadb import Collection
 
-from . import changes
-from .embed import SparseVector
+from . import changes, stored_vectors
 from .settings import Settings
 from .snapshot import Chunks, Snapshot, shared_metadata
-from .store import DERIVED_KEYS, SPARSE_KEY, documents_of, get_client, metadatas_of
+from .store import DERIVED_KEYS, documents_of, get_client, metadatas_of
 
 _PAGE = 1000  # chunks per Chroma read
 _ID_PAGE = 10_000  # ids per listing page
@@ -95,5 +94,5 @@ def read_chunks(collection: Collection, ids: list[str]) -> Chunks:
             out.ids.append(id_)
             out.texts.append(text)
             out.metadatas.append(shared_metadata({k: v for k, v in meta.items() if k not in DERIVED_KEYS}))
-            out.sparse.append(SparseVector.decode(str(meta[SPARSE_KEY])) if meta.get(SPARSE_KEY) else None)
+            out.sparse.append(stored_vectors.sparse_of(meta))
     return out

@@ -44,16 +44,15 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-from . import changes
+from . import changes, stored_vectors
 from .chunk import embed_text, sentence_spans, text_hash
-from .embed import EmbeddingStack, StackEmbeddings, encode_matrix, load_stack, stack_name, stack_spec_of, superseded
+from .embed import EmbeddingStack, StackEmbeddings, load_stack, stack_name, stack_spec_of, superseded
 from .errors import CommuniqueError
 from .settings import Settings, get_settings
 
-# Chroma metadata fields computed by the store, never part of a LangChain Document:
-SPARSE_KEY = "sparse"  # the passage's sparse vector (SparseVector.encode)
-SENTENCE_VECTORS_KEY = "sentence_vectors"  # one dense vector per sentence span (encode_matrix), for extractive answers
-DERIVED_KEYS = (SPARSE_KEY, SENTENCE_VECTORS_KEY)
+# Chroma metadata fields computed by the store, never part of a LangChain Document: the passage's sparse vector
+# and one dense vector per sentence span (extractive answers), in one string (index/stored_vectors.py)
+DERIVED_KEYS = stored_vectors.STORED_KEYS
 RECENT_VECTORS = 2048  # vectors of recently written texts a store keeps in memory for reuse
 FILLED_KEY = "store_filled"  # for a plain Document: the fields the store derived (comma-separated), hidden on read
 
@@ -658,10 +657,13 @@ class ChunkStore(VectorStore):
             sentence_vectors = self.stack.embed_sentences([s for group in sentences for s in group])
             offset = 0
             for j, (i, group) in enumerate(zip(todo, sentences)):
-                extra = {SENTENCE_VECTORS_KEY: encode_matrix(sentence_vectors[offset : offset + len(group)])}
+                sparse = vectors.sparse[j] if vectors.sparse is not None else None
+                extra = {
+                    stored_vectors.VECTORS_KEY: stored_vectors.encode(
+                        sentence_vectors[offset : offset + len(group)], sparse
+                    )
+                }
                 offset += len(group)
-                if vectors.sparse is not None:
-                    extra[SPARSE_KEY] = vectors.sparse[j].encode()
                 known[hashes[i]] = (vectors.dense[j], extra)
                 self._remember(hashes[i], known[hashes[i]])
             self.embedded_count += len(todo)
@@ -686,8 +688,8 @@ class ChunkStore(VectorStore):
             hit = _get_retrying(self.collection, where={"text_hash": h}, limit=1, include=["embeddings", "metadatas"])
             embeddings = hit.get("embeddings")  # a numpy array: no truth value
             for emb, meta in zip(embeddings if embeddings is not None else [], metadatas_of(hit)):
-                extra = {k: meta[k] for k in DERIVED_KEYS if k in meta}
-                if SENTENCE_VECTORS_KEY in extra and (SPARSE_KEY in extra or not self.stack.has_sparse):
+                if stored_vectors.complete(meta, self.stack.has_sparse):  # a copy written before: converted
+                    extra = {stored_vectors.VECTORS_KEY: stored_vectors.stored(meta, self.stack.sentence_dim)}
                     found[h] = (np.asarray(emb, np.float32), extra)
                     self._remember(h, found[h])
         return found

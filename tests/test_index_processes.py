@@ -22,7 +22,8 @@ from index.chunk import chunk_release
 from index.embed import HashingStack
 from index.load import read_sources
 from index.settings import Settings
-from index.store import DERIVED_KEYS, open_collection, record_manager
+from index import stored_vectors
+from index.store import open_collection, record_manager
 from index.status import index_status
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,7 @@ def test_update_killed_midway_completes_exactly_when_run_again(index_settings: S
     chunks = stored_chunks(index_settings)
     assert sorted(c.id for c in chunks) == sorted(reference), "no duplicate, no missing chunk"
     assert open_collection(index_settings).count() == total
-    assert all(set(DERIVED_KEYS) <= set(c.metadata) for c in chunks), "every chunk has all its vectors"
+    assert all(stored_vectors.complete(c.metadata, needs_sparse=True) for c in chunks), "every chunk has all its vectors"
     assert set(record_manager(index_settings).list_keys()) == reference
 
 

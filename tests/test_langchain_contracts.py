@@ -32,6 +32,7 @@ from index.chunk import chunk_release
 from index.embed import StackEmbeddings, load_stack
 from index.release import Release
 from index.settings import Settings
+from index import stored_vectors
 from index.store import ChunkStore, StoreError, drop_collection
 
 pytestmark = pytest.mark.e2e
@@ -171,7 +172,8 @@ def test_plain_documents_read_back_unchanged(fiction_index: Settings) -> None:
     assert store.get_by_ids(["lakes-1", "lakes-6"]) == [FICTION[0], FICTION[5]]
     # ...while the store holds what the bot needs (the numeric date drives its date filters)
     meta = store.collection.get(ids=["lakes-1"], include=["metadatas"])["metadatas"][0]
-    assert meta["date_int"] == 20210314 and meta["text_hash"] and meta["sentences"] and meta["sparse"]
+    assert meta["date_int"] == 20210314 and meta["text_hash"] and meta["sentences"]
+    assert stored_vectors.sparse_of(meta) is not None and len(stored_vectors.sentence_vectors_of(meta, 384))
 
 
 def test_scores_are_cosine_distances_and_relevance(fiction_index: Settings) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 import index.snapshot_writer
 import index.update
+from benchmarks.bench.synthetic import load_templates, write_synthetic_releases
 from bot.answer import Bot
 from bot.confidence import missing_terms
 from bot.query import prepare
@@ -28,8 +29,8 @@ from bot.search import Filters
 from bot.snapshot_cache import SnapshotCache
 from helpers.indexing import make_settings
 from helpers.releases import fictional_releases, write_fictional_corpus
-from index import changes
-from index.embed import SparseVector, stack_name
+from index import changes, stored_vectors
+from index.embed import SparseVector, decode_matrix, encode_matrix, stack_name
 from index.postings import Postings
 from index.settings import Settings
 from index.snapshot import Snapshot
@@ -57,6 +58,46 @@ def test_sparse_vectors_take_index_gaps_and_the_int32_text_of_older_indexes_stil
     assert len(vector.encode()) < 0.7 * len(older)
     wide = SparseVector(np.array([3, 200_000], np.int32), np.array([1.0, 2.0], np.float32))  # a gap > uint16
     assert np.array_equal(SparseVector.decode(wide.encode()).indices, wide.indices)
+
+
+def _vectors(seed: int, sentences: int = 3, dim: int = 384) -> tuple[np.ndarray, SparseVector]:
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(size=(sentences, dim)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    indices = np.sort(rng.choice(250_000, 256, replace=False)).astype(np.int32)
+    return matrix, SparseVector(indices, rng.random(256).astype(np.float32))
+
+
+def test_one_vectors_string_holds_exactly_what_the_two_former_strings_held_in_less_space() -> None:
+    for seed in range(5):
+        matrix, sparse = _vectors(seed)
+        former = {stored_vectors.SENTENCE_VECTORS_KEY: encode_matrix(matrix), stored_vectors.SPARSE_KEY: sparse.encode()}
+        now = {stored_vectors.VECTORS_KEY: stored_vectors.encode(matrix, sparse)}
+
+        for meta in (now, former):  # an index written before reads the same
+            assert np.array_equal(stored_vectors.sentence_vectors_of(meta, 384), decode_matrix(encode_matrix(matrix), 384))
+            got = stored_vectors.sparse_of(meta)
+            want = SparseVector.decode(sparse.encode())
+            assert got is not None and np.array_equal(got.indices, want.indices)
+            assert np.array_equal(got.values, want.values) and got.values.dtype == np.float32
+            assert stored_vectors.complete(meta, needs_sparse=True)
+        assert stored_vectors.stored(former, 384) == now[stored_vectors.VECTORS_KEY], "reuse converts the former"
+        assert len(now[stored_vectors.VECTORS_KEY]) < 0.9 * sum(map(len, former.values()))  # real vectors: ~0.8
+
+
+def test_the_vectors_string_keeps_a_wide_gap_no_sparse_vector_and_no_sentence() -> None:
+    matrix, _ = _vectors(7, sentences=1, dim=256)
+    wide = SparseVector(np.array([3, 200_000], np.int32), np.array([1.0, 2.5], np.float32))
+    meta = {stored_vectors.VECTORS_KEY: stored_vectors.encode(matrix, wide)}
+    assert stored_vectors.sparse_of(meta).indices.tolist() == [3, 200_000]  # type: ignore[union-attr]
+    assert stored_vectors.sentence_vectors_of(meta, 256).shape == (1, 256)
+
+    dense_only = {stored_vectors.VECTORS_KEY: stored_vectors.encode(matrix, None)}
+    assert stored_vectors.sparse_of(dense_only) is None
+    assert stored_vectors.complete(dense_only, needs_sparse=False) and not stored_vectors.complete(dense_only, True)
+    empty = {stored_vectors.VECTORS_KEY: stored_vectors.encode(np.zeros((0, 256), np.float32), wide)}
+    assert stored_vectors.sentence_vectors_of(empty, 256).shape == (0, 256)
+    assert stored_vectors.sentence_vectors_of({}, 256).shape == (0, 256) and stored_vectors.sparse_of({}) is None
 
 
 # --------------------------------------------------------------------------- postings
@@ -429,6 +470,42 @@ def test_an_update_that_changes_nothing_leaves_the_file_alone(small_index) -> No
 
     assert summary.line().startswith("added 0, updated 0, unchanged 6, removed 0")
     assert not path.exists(), "no write, no full read (the next reader writes the file)"
+
+
+def _in_the_former_format(settings: Settings) -> None:
+    """Every chunk stored again as an index written before the one vectors string had it (two strings)."""
+    collection = open_collection(settings, STACK)
+    found = collection.get(include=["embeddings", "documents", "metadatas"])
+    metadatas = []
+    for meta in found["metadatas"]:
+        meta = dict(meta)
+        text = meta.pop(stored_vectors.VECTORS_KEY)
+        vectors = {stored_vectors.VECTORS_KEY: text}
+        meta[stored_vectors.SENTENCE_VECTORS_KEY] = encode_matrix(stored_vectors.sentence_vectors_of(vectors, 256))
+        meta[stored_vectors.SPARSE_KEY] = stored_vectors.sparse_of(vectors).encode()  # type: ignore[union-attr]
+        metadatas.append(meta)
+    collection.delete(ids=found["ids"])
+    collection.add(ids=found["ids"], embeddings=found["embeddings"], documents=found["documents"], metadatas=metadatas)
+    meta = {k: v for k, v in (collection.metadata or {}).items() if k not in ("hnsw:space", changes.FROM_KEY)}
+    collection.modify(metadata={**meta, "generation": uuid.uuid4().hex})  # written behind the log: readers list all
+
+
+def test_an_index_stored_in_the_former_format_answers_the_same_and_its_copies_are_stored_compactly(
+    small_index, tmp_path: Path
+) -> None:
+    settings, _ = small_index
+    now, _ = _answers(settings)
+    _in_the_former_format(settings)
+    before, how = _answers(settings)
+    assert how == "full" and before == now, "the same answers from the two former strings"
+
+    template = sorted((settings.home.parent / "corpus").glob("*.txt"))[:1]
+    (copy,) = write_synthetic_releases(load_templates(template), tmp_path / "copy", [1])  # same text, new date
+    summary = update([str(copy)], settings)
+    assert (summary.added, summary.chunks_embedded) == (1, 0), "its vectors are reused, not embedded"
+    stored = open_collection(settings, STACK).get(where={"source": str(copy.resolve())}, include=["metadatas"])
+    assert stored["ids"] and all(set(m) & set(stored_vectors.STORED_KEYS) == {stored_vectors.VECTORS_KEY}
+                                 for m in stored["metadatas"])
 
 
 @pytest.mark.server
