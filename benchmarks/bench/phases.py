@@ -147,13 +147,14 @@ def phase_add(params: dict[str, Any]) -> dict[str, Any]:
 
 def phase_answer(params: dict[str, Any]) -> dict[str, Any]:
     """Answer the questions in one warm bot process (offline extractive mode)."""
-    from bot.answer import answer
+    from bot.answer import answer, default_bot
 
     settings = _settings(params)
     questions = params["questions"]
     start = time.perf_counter()
     first = answer(questions[0], settings=settings)
     cold_s = time.perf_counter() - start
+    started_from = default_bot(settings).searcher.cache.last_refresh  # the snapshot file, + a log delta, or Chroma
     for question in questions[1 : 1 + params.get("warm_up", WARM_UP_QUESTIONS)]:
         answer(question, settings=settings)
     latencies: list[float] = []
@@ -170,6 +171,7 @@ def phase_answer(params: dict[str, Any]) -> dict[str, Any]:
         raise BenchError(f"the bot answered with an error: {(errors or [first.error])[0]}")
     return {
         "cold_first_answer_s": cold_s,
+        "cold_snapshot": started_from,
         **latency_summary(latencies),
         "latencies_ms": latencies,
         "modes": modes,

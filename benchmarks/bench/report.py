@@ -139,7 +139,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
     for n in sizes:
         row(
             f"First answer in a new process at N={_n(n)}",
-            lambda m, n=n: _s(m["sizes"][n]["answer"]["cold_first_answer_s"]),
+            lambda m, n=n: _cold_cell(m["sizes"][n]["answer"]),
         )
     for n in sizes:
         row(f"On disk at N={_n(n)}: Chroma folder per chunk", lambda m, n=n: _disk_cell(m["sizes"][n]["disk"]))
@@ -169,6 +169,15 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
         )
     row("Load average (1 min) at phase starts, min–max", lambda m: "{:.1f}–{:.1f}".format(*_load_range(m)))
     return [r for r in rows if any(c != "—" for c in r[1])]
+
+
+_SNAPSHOT_STARTS = {"file": "from the snapshot file", "delta": "snapshot file + log delta", "full": "full read"}
+
+
+def _cold_cell(answer: dict[str, Any]) -> str:
+    """The first answer's time, and where its snapshot came from (reports written before it said nothing)."""
+    start = _SNAPSHOT_STARTS.get(str(answer.get("cold_snapshot")))
+    return _s(answer["cold_first_answer_s"]) + (f" ({start})" if start else "")
 
 
 def format_table(report: dict[str, Any]) -> str:
