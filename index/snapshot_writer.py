@@ -29,7 +29,7 @@ from .snapshot_sync import catch_up, pending
 from .store import generation, open_collection, reading_store
 
 LAG_CHUNKS = 200  # a file behind by fewer chunks than this (or than LAG_FRACTION of it) is left to readers
-LAG_FRACTION = 0.1  # ~0.3 s of delta for a reader at 10,000 releases, against ~2 s for a writer to rewrite the file
+LAG_FRACTION = 0.1  # at 10,000 releases a reader pays ~0.9 s more for a 10 % delta; the writer ~2.1 s to write it
 
 Outcome = Literal["fresh", "near", "updated", "written", "skipped"]
 
