@@ -48,6 +48,7 @@ from . import changes, stored_vectors
 from .chunk import embed_text, sentence_spans, text_hash
 from .embed import EmbeddingStack, StackEmbeddings, load_stack, stack_name, stack_spec_of, superseded
 from .errors import CommuniqueError
+from .sentence_cache import SentenceCache, sentence_key
 from .settings import Settings, get_settings
 
 # Chroma metadata fields computed by the store, never part of a LangChain Document: the passage's sparse vector
@@ -578,7 +579,10 @@ class ChunkStore(VectorStore):
         self.on_embedded = on_embedded or (lambda n: None)
         self.written_sources: set[str] = set()
         self.deleted_sources: set[str] = set()
-        self.embedded_count = 0
+        self.embedded_count = 0  # passages embedded by this store
+        self.sentences_embedded = 0  # sentences embedded (the others were reused)
+        self._sentences = SentenceCache(stack.sentence_dim)
+        self._recalled: set[str] = set()  # sources whose stored sentence vectors are in the cache already
         self._embeddings = StackEmbeddings(stack=stack)
         self._recent: OrderedDict[str, tuple[np.ndarray, dict[str, str]]] = OrderedDict()
 
@@ -642,34 +646,52 @@ class ChunkStore(VectorStore):
     def _vectors_for(
         self, documents: list[Document], metadatas: list[dict[str, Any]]
     ) -> tuple[np.ndarray, list[dict[str, str]]]:
-        """Reuse vectors already computed for identical text; embed only the rest, in one batch."""
+        """Reuse vectors already computed for identical text; embed only the rest, in one batch.
+
+        Passages are reused by text hash (title + text); so are sentences, one by one
+        (`SentenceCache`): a passage to embed still takes the vectors of its sentences met
+        before — in this run, or stored for an earlier version of the same release.
+        """
         hashes = [m["text_hash"] for m in metadatas]
         known = self._reusable(set(hashes))
         todo = list({h: i for i, h in reversed(list(enumerate(hashes))) if h not in known}.values())
         if todo:
-            docs = [documents[i] for i in todo]
-            vectors = self.stack.embed_passages(
-                [embed_text(str(metadatas[i].get("title", "")), documents[i].page_content) for i in todo]
-            )
-            sentences = [
-                [d.page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i, d in zip(todo, docs)
-            ]
-            sentence_vectors = self.stack.embed_sentences([s for group in sentences for s in group])
-            offset = 0
-            for j, (i, group) in enumerate(zip(todo, sentences)):
+            passages = [embed_text(str(metadatas[i].get("title", "")), documents[i].page_content) for i in todo]
+            groups = [[documents[i].page_content[a:b] for a, b in json.loads(metadatas[i]["sentences"])] for i in todo]
+            self._recall_sentences_of({str(metadatas[i]["source"]) for i in todo if metadatas[i].get("source")})
+            rows = self._sentences.known(s for group in groups for s in group)
+            new = [s for s in dict.fromkeys(s for group in groups for s in group) if sentence_key(s) not in rows]
+            vectors, sentence_vectors = self.stack.embed_passages(passages), self.stack.embed_sentences(new)
+            rows.update(self._sentences.put(new, sentence_vectors))
+            for j, (i, group) in enumerate(zip(todo, groups)):
+                matrix = np.stack([rows[sentence_key(s)] for s in group]) if group else np.zeros((0, 1), "<f2")
                 sparse = vectors.sparse[j] if vectors.sparse is not None else None
-                extra = {
-                    stored_vectors.VECTORS_KEY: stored_vectors.encode(
-                        sentence_vectors[offset : offset + len(group)], sparse
-                    )
-                }
-                offset += len(group)
+                extra = {stored_vectors.VECTORS_KEY: stored_vectors.encode(matrix, sparse)}
                 known[hashes[i]] = (vectors.dense[j], extra)
                 self._remember(hashes[i], known[hashes[i]])
             self.embedded_count += len(todo)
+            self.sentences_embedded += len(new)
             self.on_embedded(len(todo))
         dense = np.stack([known[h][0] for h in hashes]).astype(np.float32)
         return dense, [known[h][1] for h in hashes]
+
+    def _recall_sentences_of(self, sources: set[str]) -> None:
+        """Put in the sentence cache the vectors stored for these sources (once each per store): one Chroma get.
+
+        An edited release is read again while its earlier chunks are still stored (the indexing
+        API deletes them after writing the new ones): their sentences need no model.
+        """
+        wanted: list[str | int | float | bool] = sorted(sources - self._recalled)
+        if not wanted:
+            return
+        self._recalled.update(str(s) for s in wanted)
+        found = _get_retrying(
+            self.collection, where=cast(Where, {"source": {"$in": wanted}}), include=["documents", "metadatas"]
+        )
+        for text, meta in zip(documents_of(found), metadatas_of(found)):
+            if meta.get("sentences") and any(meta.get(k) for k in DERIVED_KEYS):
+                rows = stored_vectors.sentence_vectors_of(meta, self.stack.sentence_dim)
+                self._sentences.remember_stored(text, meta["sentences"], rows)
 
     def _reusable(self, hashes: set[str]) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
         """Vectors of these text hashes known already: from this store's recent writes, else ONE stored copy each.

@@ -51,6 +51,7 @@ class Summary:
     removed: int = 0
     failures: list[Failure] = field(default_factory=list)
     chunks_embedded: int = 0
+    sentences_embedded: int = 0  # distinct sentences the model read (the others' vectors were reused)
     skipped: list[Skipped] = field(default_factory=list)  # not indexed on purpose (duplicates)
     warnings: list[str] = field(default_factory=list)
 
@@ -265,6 +266,7 @@ def _run(
     summary.unchanged += len(set(already_indexed) - current)
     summary.removed = len((store.deleted_sources - current) - store.written_sources - set(already_indexed))
     summary.chunks_embedded = store.embedded_count
+    summary.sentences_embedded = store.sentences_embedded
     return summary
 
 

@@ -77,6 +77,7 @@ def phase_build(params: dict[str, Any]) -> dict[str, Any]:
         **tools.split(seconds),
         "cpu_s": cpu_s,
         "chunks_embedded": summary.chunks_embedded,
+        "sentences_embedded": summary.sentences_embedded,
         "releases_added": summary.added,
         **_index_size(settings),
     }
