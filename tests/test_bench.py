@@ -191,12 +191,12 @@ def test_report_table_from_figures() -> None:
     assert len(widths) == 1                         # an aligned Markdown table
 
 
-def test_the_table_shows_passages_and_sentences_embedded_at_once_as_one_figure() -> None:
+def test_the_table_shows_throughput_and_the_models_share_of_passages_and_sentences() -> None:
     build = {"seconds": 16.0, "chunks": 125, "releases": 38, "model_s": 15.0, "chroma_s": 0.2, "other_s": 0.8,
-             "model_passages_s": 0.0, "model_sentences_s": 0.0, "model_both_s": 15.0, "sentences_embedded": 367}
+             "model_passages_s": 10.5, "model_sentences_s": 4.5, "sentences_embedded": 367}
     table = bench.format_table({"meta": {"corpus_releases": 38, "sizes": []}, "modes": {"embedded": {"build": build}}})
     assert "7.81 passages/s, 2.38 releases/s" in table
-    assert "both at once, 15.0 s (367 sentences)" in table
+    assert "10.5 + 4.5 s (367 sentences)" in table
 
 
 def test_the_table_shows_bulk_load_per_release_and_bytes_per_chunk() -> None:

