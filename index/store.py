@@ -663,8 +663,9 @@ class ChunkStore(VectorStore):
             new = [s for s in dict.fromkeys(s for group in groups for s in group) if sentence_key(s) not in rows]
             vectors, sentence_vectors = self.stack.embed_passages(passages), self.stack.embed_sentences(new)
             rows.update(self._sentences.put(new, sentence_vectors))
+            dim = self.stack.sentence_dim
             for j, (i, group) in enumerate(zip(todo, groups)):
-                matrix = np.stack([rows[sentence_key(s)] for s in group]) if group else np.zeros((0, 1), "<f2")
+                matrix = np.stack([rows[sentence_key(s)] for s in group]) if group else np.zeros((0, dim), "<f2")
                 sparse = vectors.sparse[j] if vectors.sparse is not None else None
                 extra = {stored_vectors.VECTORS_KEY: stored_vectors.encode(matrix, sparse)}
                 known[hashes[i]] = (vectors.dense[j], extra)

@@ -86,7 +86,8 @@ def phase_build(params: dict[str, Any]) -> dict[str, Any]:
         texts = list(dict.fromkeys(c.embed_text for c in chunks))
         sentences = list(dict.fromkeys(c.text[a:b] for c in chunks for a, b in sentence_spans(c.text)))
         start, cpu = time.perf_counter(), time.process_time()
-        stack.embed_passages(texts), stack.embed_sentences(sentences)  # as indexing does: passages, then sentences
+        stack.embed_passages(texts)  # as indexing does: the passages, then their distinct sentences
+        stack.embed_sentences(sentences)
         result["model_only_s"], result["model_only_cpu_s"] = time.perf_counter() - start, time.process_time() - cpu
         result["model_only_chunks"] = len(texts)
         result["model_only_sentences"] = len(sentences)
