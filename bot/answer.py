@@ -121,7 +121,7 @@ class Bot:
                     query = prepare(rewritten, None)
             ranking = searcher.rank(query, k=PASSAGES_READ, filters=filters or Filters())
             scored = self.score(query, ranking, filters)
-            given = givable(scored, query.said, self.model)
+            given = givable(scored)
             if should_abstain(given, self.model):
                 text = ABSTAIN_TEXT.get(query.lang, ABSTAIN_TEXT["en"])
                 yield text

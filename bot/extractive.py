@@ -3,7 +3,7 @@
 No language model writes here. Candidate sentences (bot.sentences) are scored by the
 learned answer model (bot.answer_model); then
   * the most probable sentence answers — never a title, heading, header line or caption
-    on its own, and never what the bot already said in this conversation;
+    on its own;
   * a second sentence joins only when the model finds it nearly as probable as the best
     (`second_ratio`, chosen in training to keep the median answer short): when the model
     cannot tell two sentences apart, both are given, each with its own [n];
@@ -43,21 +43,13 @@ def score(candidates: list[Candidate], model: AnswerModel) -> list[Scored]:
     return [Scored(candidates[i], float(probabilities[i])) for i in order]
 
 
-def givable(scored: list[Scored], said: tuple[str, ...], model: AnswerModel) -> list[Scored]:
-    """The candidates that may be given as an answer: body sentences, and none the bot already said in this
-    conversation unless it now leads with a short answer ("Who presented it?" after "What is PAF-N?" is
-    answered by the same sentence, led by the name): repeating an answer word for word tells the user nothing."""
-    spoken = " ".join(" ".join(text.split()) for text in said)
-    return [
-        s
-        for s in scored
-        if not s.candidate.feature("heading")
-        and (
-            not (spoken and " ".join(s.candidate.text.split())[:200] in spoken)
-            or len(s.candidate.typed) == 1
-            and s.probability >= model.short_above
-        )
-    ]
+def givable(scored: list[Scored]) -> list[Scored]:
+    """The candidates that may be given as an answer: body sentences, not titles, headings or header lines.
+
+    A sentence the bot already gave in this conversation stays givable: a follow-up ("Who hosted him there?",
+    "What role did he predict …?") is often answered by the very sentence quoted before (README, Evaluation).
+    """
+    return [s for s in scored if not s.candidate.feature("heading")]
 
 
 def choose(scored: list[Scored], second_ratio: float) -> list[Scored]:

@@ -277,7 +277,10 @@ def entities(sentence: str) -> list[str]:
     """Capitalised names (leading articles dropped), the sentence's first word only when it is not a plain word."""
     found = []
     for match in _ENTITY.finditer(sentence):
-        name = re.sub(r"^(?:The|A|An|Le|La|Les|L’|L')\s*", "", match.group(0)).strip()
+        words = match.group(0).split()
+        while words and words[0].lower() in _STOPWORDS:  # "The", "In" (Oslo), "We": capitalised, not a name
+            words.pop(0)
+        name = re.sub(r"^(?:L’|L')", "", " ".join(words))  # the elided article is part of the word
         if match.start() == 0 and " " not in name and name.lower() in _STOPWORDS | {"nato", "otan"}:
             continue
         if name:

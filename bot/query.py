@@ -96,7 +96,6 @@ class Query:
     dates: tuple[DateHint, ...] = ()
     lang_hint: str | None = None  # a page language the user asked for explicitly
     folded: tuple[str, ...] = field(default_factory=tuple)  # earlier questions folded in
-    said: tuple[str, ...] = ()  # the bot's earlier answers, when the question follows them
     asks: Asked = Asked("other")  # what the question wants back (a person, a date, a definition …)
     terms: tuple[str, ...] = ()  # names, acronyms and years it mentions, as a release would write them
     identifiers: tuple[str, ...] = ()  # identifier-like tokens of the searched text (PAF-N, NSATU, 1325)
@@ -116,13 +115,6 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
     folded = _context_for(question, earlier)
     text = " ".join([*folded, question])
     dates = find_dates(question) or tuple(d for q in folded for d in find_dates(q))
-    said = (
-        tuple(
-            m["content"] for m in (history or []) if m.get("role") == "assistant" and isinstance(m.get("content"), str)
-        )
-        if folded
-        else ()
-    )
     return Query(
         question=question,
         text=text,
@@ -130,7 +122,6 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
         dates=dates,
         lang_hint=_lang_hint(question),
         folded=tuple(folded),
-        said=said[-2:],
         asks=asked_for(question),
         terms=tuple(named_terms(question)),
         identifiers=tuple(dict.fromkeys(IDENTIFIER.findall(text))),

@@ -298,6 +298,12 @@ def test_a_sentence_holds_what_the_question_wants_only_when_the_question_does_no
     assert candidates("date", "They met on 3 March 2031.", "What did they agree on 3 March 2031?") == []
     assert candidates("number", "Twelve harbours and 40 ships took part.", "How many ships took part?")[-1] == "40 ships"
     assert candidates("place", "The council met in Port Avalon, Portugal.", "Where did the council meet?")[:1] == ["Portugal"]
+    # a name that begins with "A" keeps it (the article "A" is a word of its own), a capitalised opening word goes
+    assert candidates("entity", "Admiral Quill chaired the Avalon Forum.", "Which forum met?") == [
+        "Admiral Quill",
+        "Avalon Forum",
+    ]
+    assert candidates("entity", "In Port Avalon, the Allies agreed.", "Which town hosted them?") == ["Port Avalon", "Allies"]
     term = asked_for("What is PAF-N?").term
     assert term == "PAF-N"
     assert defines(term, "the new framework of partner forces (PAF-N), a mechanism") == 2
