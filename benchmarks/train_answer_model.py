@@ -56,7 +56,7 @@ class QuestionRows:
     group: str  # release the question is about (or its id when unanswerable): CV never splits one
     answerable: bool
     expected: tuple[str, ...]
-    typed_question: bool
+    leads: bool  # a short answer may lead (bot.forms.Asked.leads)
     x: np.ndarray  # (n, features)
     y: np.ndarray  # (n,) 1 = holds an expected phrase
     heading: np.ndarray  # (n,) bool: never given as an answer
@@ -126,7 +126,7 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
                 q.relevant[0] if q.relevant else q.id,
                 q.answerable,
                 q.answer_contains,
-                query.asks.typed,
+                query.asks.leads,
                 x,
                 y,
                 x[:, heading_at] > 0,
@@ -257,7 +257,7 @@ def thresholds(rows: list[QuestionRows], models: dict[int, Fitted]) -> dict[str,
         decided.append((row, p, score))
         if row.answerable:
             answerable_scores.append(score)
-            if picked and row.typed_question and row.shorts[picked[0]] and row.expected:
+            if picked and row.leads and row.shorts[picked[0]] and row.expected:
                 shorts.append((p[picked[0]], any(short_answer_holds(row.shorts[picked[0]], e) for e in row.expected)))
     ordered = np.sort(answerable_scores)
     allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))  # answerable questions that may fall under the bar
@@ -317,7 +317,7 @@ def measure(rows: list[QuestionRows], fitted: Fitted | dict[int, Fitted]) -> dic
             fig["false_abstain"].append(0.0 if found else 1.0)
             fig["best_sentence_holds"].append(1.0 if found and row.y[best[0]] else 0.0)
             fig["answer_holds"].append(1.0 if found and any(row.y[k] for k in given) else 0.0)
-            if found and row.typed_question and row.expected:
+            if found and row.leads and row.expected:
                 short = row.shorts[best[0]] if p[best[0]] >= bars["short_above"] else None
                 fig["short_coverage"].append(1.0 if short else 0.0)
                 if short:

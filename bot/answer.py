@@ -234,7 +234,7 @@ def _extractive_answer(
     query: Query, passages: list[Passage], scored: list[Scored], model: AnswerModel
 ) -> Iterator[str | Answer]:
     chosen = choose(scored, model.second_ratio)
-    short = short_answer(scored[0], query.asks.typed, model)
+    short = short_answer(scored[0], query.asks.leads, model)
     parts: list[str] = []
     quotes: dict[int, list[tuple[int, int]]] = {}
     announced: set[str | None] = set()

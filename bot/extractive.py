@@ -7,7 +7,7 @@ learned answer model (bot.answer_model); then
   * a second sentence joins only when the model finds it nearly as probable as the best
     (`second_ratio`, chosen in training to keep the median answer short): when the model
     cannot tell two sentences apart, both are given, each with its own [n];
-  * for who / when / where / how many / which questions, when the chosen sentence holds
+  * for who / when / where / how many questions, when the chosen sentence holds
     exactly one thing of the asked type that the question does not name, that thing
     leads: "General Cavoli — “… presented …” [1]".
 """
@@ -74,10 +74,10 @@ def choose(scored: list[Scored], second_ratio: float) -> list[Scored]:
     return chosen
 
 
-def short_answer(best: Scored, typed_question: bool, model: AnswerModel) -> str | None:
+def short_answer(best: Scored, leads: bool, model: AnswerModel) -> str | None:
     """The one thing of the asked type the chosen sentence holds, when the model is sure enough of the sentence."""
     things = best.candidate.typed
-    if typed_question and len(things) == 1 and best.probability >= model.short_above and len(things[0]) <= 80:
+    if leads and len(things) == 1 and best.probability >= model.short_above and len(things[0]) <= 80:
         return things[0]
     return None
 

@@ -38,8 +38,15 @@ class Asked:
 
     @property
     def typed(self) -> bool:
-        """A question whose answer is one thing of a known type (a short answer can lead)."""
+        """A question whose answer is one thing of a known type (the answer model reads if a sentence holds one)."""
         return self.kind in ("person", "date", "number", "place", "entity")
+
+    @property
+    def leads(self) -> bool:
+        """A short answer may lead: a person, a date, a number or a place. A "which X" thing is found only as a
+        capitalised name, which does not know what X is ("OTAN", "NATO's" for "which priorities"): in grouped
+        cross-validation 1 of 6 such short answers was right, against 20 of 30 for the other kinds."""
+        return self.kind in ("person", "date", "number", "place")
 
 
 # Later in the question than its opening word (that one is read by _LEADING, in asked_for):
