@@ -97,6 +97,17 @@ def test_dev2_header_layout_english(tmp_path: Path) -> None:
     assert_body_only(release)
 
 
+def test_nato_bullets_under_a_repeated_title_leave_the_body(tmp_path: Path) -> None:
+    # a nato.int page saved under a `key: value` header: title again, then the date and "updated" bullets
+    title = "Rapport fictif de Villetest"
+    text = (f"{title}\ndate: 2014-01-27\nurl: https://example.org/rapport\nlang: fr\n\n{title}\n\n"
+            "  • 27 Jan. 2014 -\n  • |\n  • Mis à jour le: 28 Jan. 2015 09:02\n\n" + FR_BODY)
+    release = load(write(tmp_path / "009-fr-rapport.txt", text))
+    assert (release.date, release.date_source, release.updated) == ("2014-01-27", "header", "2015-01-28")
+    assert release.text == FR_BODY
+    assert_body_only(release)
+
+
 def test_dev2_header_layout_french_unknown_date(tmp_path: Path) -> None:
     text = ("Mission fictive à Villetest\ndate: unknown\nurl: https://example.org/mission\nlang: fr\n\n"
             "Le 11 juin 2024, la mission fictive a été prolongée.\n\n" + FR_BODY)

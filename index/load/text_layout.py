@@ -85,7 +85,8 @@ def parse_release_text(text: str, source: str, *, url: str | None = None, markdo
     if markdown:
         title, text = _markdown_title(text, title)
         text = _strip_markdown(text)
-    nato = split_header(text, title_line=not title)
+    # the nato.int bullets may follow a repeat of the declared title (a page saved under a `key: value` header)
+    nato = split_header(text, title_line=not title or _first_line(text) == _folded(title))
     if nato.found:
         title, body = title or nato.title, nato.body
     elif title:
@@ -102,6 +103,14 @@ def parse_release_text(text: str, source: str, *, url: str | None = None, markdo
         url=url or declared.url,
         lang=declared.lang,
     )
+
+
+def _folded(line: str) -> str:
+    return " ".join(line.split()).casefold()
+
+
+def _first_line(text: str) -> str:
+    return next((_folded(line) for line in text.split("\n") if line.strip()), "")
 
 
 _H1 = re.compile(r"^#[ \t]+(?P<title>.+?)[ \t#]*$", re.MULTILINE)
