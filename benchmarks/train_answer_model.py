@@ -7,7 +7,8 @@ For every question of every set, the bot's own retrieval runs on an index of tha
 corpus and every candidate sentence of the passages it reads becomes one row: the
 features of bot.sentences, labelled positive when the sentence contains an expected
 answer phrase. A logistic regression (scikit-learn, seeded) is fitted on the rows, and a
-second one on each question's best candidate (is the question answerable at all?);
+second one, each coefficient bounded to the sign its input can only have (QUESTION_SIGNS),
+on each question's best candidate (is the question answerable at all?);
 their thresholds are chosen on the training rows only, each row scored by models fitted
 without its release (out-of-fold, see fit):
   * abstain_below — the highest P(answerable) of the question model that keeps false
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .eval import short_answer_holds
+from .signed_logistic import SignedLogisticRegression
 
 SEED = 0
 TARGET_FALSE_ABSTAIN = 0.04  # leaves a margin under the 0.05 the product promises
@@ -44,6 +46,21 @@ TARGET_SHORT_PRECISION = 0.9
 MAX_MEDIAN_ANSWER_CHARS = 220
 REGULARISATION_C = 1.0  # scikit-learn's default; not tuned
 INNER_FOLDS = 5  # thresholds are chosen on out-of-fold predictions (see fit)
+# The sign each question-model input can only have (+1 raises P(answerable), -1 lowers it, 0 either):
+# a likelier best sentence, a release that uses the question's words, a definition found, the question's
+# rare words and meaning shared speak for an answer; no sentence of the asked type, a year that
+# conflicts, a name the index lacks speak against. How likely the runner-up is can mean either.
+QUESTION_SIGNS = {
+    "best_probability": +1,
+    "runner_up": 0,
+    "coverage": +1,
+    "typed_missing": -1,
+    "definition": +1,
+    "date_conflict": -1,
+    "missing": -1,
+    "rare_overlap": +1,
+    "meaning": +1,
+}
 
 
 @dataclass
@@ -211,6 +228,8 @@ def _fit_models(rows: list[QuestionRows]) -> Fitted:
     """The sentence model, then the question model on its outputs (no thresholds yet)."""
     from sklearn.linear_model import LogisticRegression
 
+    from bot.answer_model import QUESTION_FEATURES
+
     x = np.vstack([r.x for r in rows if len(r.x)])
     y = np.concatenate([r.y for r in rows if len(r.x)])
     scaler = _scaled(x)
@@ -224,9 +243,9 @@ def _fit_models(rows: list[QuestionRows]) -> Fitted:
             qy.append(int(row.answerable))
     qx_arr = np.array(qx)
     fitted.question_scaler = _scaled(qx_arr)
-    # balanced: unanswerable questions are few (14 of 132), and each must count
-    fitted.questions = LogisticRegression(
-        C=REGULARISATION_C, max_iter=2000, random_state=SEED, class_weight="balanced"
+    # balanced: unanswerable questions are few (14 of 132), and each must count; signed: see QUESTION_SIGNS
+    fitted.questions = SignedLogisticRegression(
+        [QUESTION_SIGNS[name] for name in ("best_probability", "runner_up", *QUESTION_FEATURES)], C=REGULARISATION_C
     ).fit(fitted.question_scaler.transform(qx_arr), np.array(qy))
     return fitted
 

@@ -56,3 +56,21 @@ def test_thresholds_come_from_out_of_fold_predictions_and_the_model_finds_the_pl
     assert held_out["best_sentence_holds"] is not None and held_out["best_sentence_holds"] > 0.8
     assert held_out["false_abstain"] is not None and held_out["false_abstain"] <= 0.15
     assert measure(rows, fit(rows, inner_folds=0))["questions"] == len(rows)
+
+
+def test_the_signed_question_model_is_scikit_learns_logistic_regression_within_its_sign_bounds():
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks.signed_logistic import SignedLogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] - x[:, 1] + 0.5 * rng.normal(size=200) > 1.0).astype(int)  # unbalanced, as answerable vs not
+    free = SignedLogisticRegression([0, 0, 0]).fit(x, y)
+    reference = LogisticRegression(class_weight="balanced").fit(x, y)
+    assert np.allclose(free.coef_, reference.coef_, atol=1e-2)  # the same loss, two solvers
+    assert np.allclose(free.predict_proba(x), reference.predict_proba(x), atol=1e-3)
+    # the second input lowers P; bounded to "may only raise it", its coefficient stays at 0, the others still learn
+    signed = SignedLogisticRegression([+1, +1, 0]).fit(x, y)
+    assert signed.coef_[0, 1] == 0.0 and signed.coef_[0, 0] > 0
+    assert free.coef_[0, 1] < 0
