@@ -67,9 +67,10 @@ _HOW_MANY = re.compile(
     r"what proportion|what amount|quel montant|what budget|quel budget|what figure)\b",
     re.I,
 )
-_WHERE = re.compile(
-    r"\b(in|at|dans)\s+(which|what|quel|quelle)\s+(city|country|town|place|"
-    r"location|capital|ville|pays|lieu|capitale)\b|\bwhere\b|\boù\b",
+_WHERE = re.compile(  # "where", "in which place", and a place asked for by its kind: "which (partner) countries"
+    r"\b(in|at|dans)\s+(which|what|quel|quelle)\s+(place|location|lieu)\b|"
+    r"\b(which|what|quel|quelle|quels|quelles)\s+(?:\w+\s+)?(city|cities|country|countries|town|capital|ville|villes|"
+    r"pays|capitale)\b|\bwhere\b|\boù\b",
     re.I,
 )
 _WHICH = re.compile(
