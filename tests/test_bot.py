@@ -307,6 +307,10 @@ def test_a_sentence_holds_what_the_question_wants_only_when_the_question_does_no
         "Avalon Forum",
     ]
     assert candidates("entity", "In Port Avalon, the Allies agreed.", "Which town hosted them?") == ["Port Avalon", "Allies"]
+    # a country the question names in the other language is not an answer
+    assert candidates("place", "Jets flew over Estonia with crews from Germany.", "Quel pays envoie des avions en Estonie ?") == [
+        "Germany"
+    ]
     term = asked_for("What is PAF-N?").term
     assert term == "PAF-N"
     assert defines(term, "the new framework of partner forces (PAF-N), a mechanism") == 2
