@@ -16,7 +16,8 @@ without its release (out-of-fold, see fit):
   * short_above   — the lowest probability at which short answers on the training questions
     are right at least TARGET_SHORT_PRECISION of the time;
   * second_ratio  — the lowest share of the best sentence's probability at which a second
-    sentence joins, such that the median answer on the training questions stays within
+    sentence joins, such that the median answer on the training questions, written as the bot
+    writes it (bot.extractive.compose: short answer, quotes, release language), stays within
     MAX_MEDIAN_ANSWER_CHARS (a second sentence often holds the fact; a long answer hides it).
 It reports, for the chosen settings, each set with the model trained on the other
 ("cross-set", both ways) and 5-fold cross-validation over both sets grouped by
@@ -30,7 +31,7 @@ import argparse
 import json
 import pickle
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,16 @@ class QuestionRows:
     shorts: list[str | None]  # the single typed thing each sentence would lead with
     texts: list[str]  # the sentences, for reading the errors
     candidates: list[Any]  # the bot.sentences.Candidate of each row, as bot.extractive reads them
+    lang: str = "en"  # the question's language
+    releases: list[tuple[str | None, str]] = field(default_factory=list)  # each row's release language and source
+
+    def answer_text(self, given: list[int], short: str | None) -> str:
+        """The answer bot.extractive would write with these rows and this short answer."""
+        from bot.extractive import Quoted, compose
+
+        releases = self.releases or [(None, "")] * len(self.texts)
+        quoted = [Quoted(self.texts[k].strip(), self.candidates[k].hit + 1, *releases[k]) for k in given]
+        return compose(self.lang, quoted, short)
 
 
 def holds(text: str, phrase: str) -> bool:
@@ -150,10 +161,17 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
                 [c.typed[0] if len(c.typed) == 1 else None for c in candidates],
                 [c.text for c in candidates],
                 candidates,
+                query.lang,
+                [_release_of(ranking.hits[c.hit].metadata) for c in candidates],
             )
         )
     bot.close()
     return rows
+
+
+def _release_of(metadata: dict[str, Any]) -> tuple[str | None, str]:
+    lang = metadata.get("lang")
+    return (str(lang) if lang else None, str(metadata.get("source")))
 
 
 @dataclass
@@ -281,23 +299,34 @@ def thresholds(rows: list[QuestionRows], models: dict[int, Fitted]) -> dict[str,
     ordered = np.sort(answerable_scores)
     allowed = int(np.floor(TARGET_FALSE_ABSTAIN * len(ordered)))  # answerable questions that may fall under the bar
     abstain_below = max(float(ordered[allowed]) - 1e-9 if len(ordered) > allowed else 0.0, 0.0)
-    second_ratio = 1.0
-    for ratio in np.round(np.arange(0.30, 1.0001, 0.05), 2):
-        lengths = [
-            sum(len(row.texts[i]) + 6 for i in chosen(row, p, ratio))
-            for row, p, score in decided
-            if score >= abstain_below and len(p)
-        ]
-        if lengths and np.median(lengths) <= MAX_MEDIAN_ANSWER_CHARS:
-            second_ratio = float(ratio)
-            break
     short_above = 1.0
     for t in sorted({s for s, _ in shorts}):
         above = [ok for s, ok in shorts if s >= t]
         if above and np.mean(above) >= TARGET_SHORT_PRECISION and len(above) >= 3:
             short_above = float(t)
             break
+    second_ratio = 1.0
+    for ratio in np.round(np.arange(0.30, 1.0001, 0.05), 2):
+        lengths = [
+            len(written(row, p, ratio, short_above)) for row, p, score in decided if score >= abstain_below and len(p)
+        ]
+        if lengths and np.median(lengths) <= MAX_MEDIAN_ANSWER_CHARS:
+            second_ratio = float(ratio)
+            break
     return {"abstain_below": abstain_below, "short_above": short_above, "second_ratio": second_ratio}
+
+
+def short_of(row: QuestionRows, p: np.ndarray, short_above: float) -> str | None:
+    """The short answer the bot would lead with (bot.extractive.short_answer on the best givable sentence)."""
+    from bot.extractive import Scored, short_answer
+
+    best = givable(row, p)[:1]
+    return short_answer(Scored(row.candidates[best[0]], float(p[best[0]])), row.leads, short_above) if best else None
+
+
+def written(row: QuestionRows, p: np.ndarray, second_ratio: float, short_above: float) -> str:
+    """The answer text the bot would write (its length is what MAX_MEDIAN_ANSWER_CHARS bounds)."""
+    return row.answer_text(chosen(row, p, second_ratio), short_of(row, p, short_above))
 
 
 def _mean(values: list[float]) -> float | None:
@@ -330,14 +359,14 @@ def measure(rows: list[QuestionRows], fitted: Fitted | dict[int, Fitted]) -> dic
         given = chosen(row, p, bars["second_ratio"])
         best = givable(row, p)[:1]
         found = bool(given) and model.answerable(row, p) >= bars["abstain_below"]
+        short = short_of(row, p, bars["short_above"])
         if found:
-            fig["answer_chars"].append(float(sum(len(row.texts[k]) + 6 for k in given)))
+            fig["answer_chars"].append(float(len(row.answer_text(given, short))))
         if row.answerable:
             fig["false_abstain"].append(0.0 if found else 1.0)
             fig["best_sentence_holds"].append(1.0 if found and row.y[best[0]] else 0.0)
             fig["answer_holds"].append(1.0 if found and any(row.y[k] for k in given) else 0.0)
             if found and row.leads and row.expected:
-                short = row.shorts[best[0]] if p[best[0]] >= bars["short_above"] else None
                 fig["short_coverage"].append(1.0 if short else 0.0)
                 if short:
                     fig["short_precision"].append(

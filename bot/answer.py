@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from langchain_core.documents import Document
 
 from index.embed import EmbeddingStack, stack_name
-from index.language import LANG_NAMES
 from index.settings import Settings, get_settings
 from index.store import Connection, StoreError, connect
 
@@ -29,7 +28,7 @@ from . import llm
 from .answer_model import AnswerModel, load_model
 from .citations import Answer, Passage, verify_citations
 from .confidence import ABSTAIN_TEXT, missing_terms, should_abstain
-from .extractive import PASSAGES_READ, Scored, choose, givable, score, short_answer
+from .extractive import PASSAGES_READ, Quoted, Scored, choose, compose, givable, score, short_answer
 from .query import Query, prepare
 from .search import Filters, Ranking, Searcher
 from .sentences import SentenceVectors, candidate_sentences
@@ -234,23 +233,15 @@ def _extractive_answer(
     query: Query, passages: list[Passage], scored: list[Scored], model: AnswerModel
 ) -> Iterator[str | Answer]:
     chosen = choose(scored, model.second_ratio)
-    short = short_answer(scored[0], query.asks.leads, model)
-    parts: list[str] = []
+    short = short_answer(scored[0], query.asks.leads, model.short_above)
+    quoted: list[Quoted] = []
     quotes: dict[int, list[tuple[int, int]]] = {}
-    announced: set[str | None] = set()
     for item in chosen:
         passage = passages[item.hit]
-        sentence = item.candidate.text.strip()
-        foreign = passage.metadata.get("lang") and passage.metadata.get("lang") != query.lang
-        if foreign or short:
-            sentence = _quote(query.lang, sentence)
-        if foreign and passage.metadata.get("source") not in announced:
-            sentence = f"{_from_release_in(query.lang, passage)} {sentence}"
-            announced.add(passage.metadata.get("source"))
-        parts.append(f"{sentence} [{passage.n}]")
+        lang, source = passage.metadata.get("lang"), str(passage.metadata.get("source"))
+        quoted.append(Quoted(item.candidate.text.strip(), passage.n, str(lang) if lang else None, source))
         quotes.setdefault(passage.n, []).append((item.candidate.start, item.candidate.end))
-    body = " ".join(parts)
-    text, citations = verify_citations(f"{short} — {body}" if short else body, passages, quotes)
+    text, citations = verify_citations(compose(query.lang, quoted, short), passages, quotes)
     yield text
     yield Answer(
         question=query.question,
@@ -283,14 +274,3 @@ def _passages(ranking: Ranking) -> list[Passage]:
     return [
         Passage(n=i + 1, id=h.id, text=h.text, metadata=h.metadata, score=h.score) for i, h in enumerate(ranking.hits)
     ]
-
-
-def _from_release_in(question_lang: str, passage: Passage) -> str:
-    """Say briefly, in the question's language, that the quoted release is in another language."""
-    names = LANG_NAMES.get(question_lang, LANG_NAMES["en"])
-    other = names.get(str(passage.metadata.get("lang")), str(passage.metadata.get("lang")))
-    return f"D’après le communiqué en {other} :" if question_lang == "fr" else f"From the {other} release:"
-
-
-def _quote(question_lang: str, sentence: str) -> str:
-    return f"« {sentence} »" if question_lang == "fr" else f"“{sentence}”"

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.language import LANG_NAMES
+
 from .answer_model import AnswerModel
 from .sentences import Candidate
 
@@ -74,10 +76,11 @@ def choose(scored: list[Scored], second_ratio: float) -> list[Scored]:
     return chosen
 
 
-def short_answer(best: Scored, leads: bool, model: AnswerModel) -> str | None:
-    """The one thing of the asked type the chosen sentence holds, when the model is sure enough of the sentence."""
+def short_answer(best: Scored, leads: bool, short_above: float) -> str | None:
+    """The one thing of the asked type the chosen sentence holds, when the model is sure enough of the sentence
+    (`AnswerModel.short_above`)."""
     things = best.candidate.typed
-    if leads and len(things) == 1 and best.probability >= model.short_above and len(things[0]) <= 80:
+    if leads and len(things) == 1 and best.probability >= short_above and len(things[0]) <= 80:
         return things[0]
     return None
 
@@ -89,3 +92,42 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
 def _same_text(a: Candidate, b: Candidate) -> bool:
     """The same sentence in two passages (a release re-posted elsewhere, overlapping chunks)."""
     return " ".join(a.text.split()).casefold() == " ".join(b.text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A sentence the answer gives, with what its wording depends on: its [n] and its release's language."""
+
+    text: str
+    n: int
+    lang: str | None  # the release's language
+    source: str  # its release: another language is announced once per release
+
+
+def compose(question_lang: str, quoted: list[Quoted], short: str | None) -> str:
+    """The answer as the user reads it: the short answer first, then each sentence with its [n] — quoted when a
+    short answer leads or the release is in another language, which is announced once per release.
+
+    The training script writes its answers here too, so that the answer length it keeps short is this one."""
+    parts: list[str] = []
+    announced: set[str] = set()
+    for item in quoted:
+        foreign = bool(item.lang) and item.lang != question_lang
+        sentence = _quote(question_lang, item.text) if foreign or short else item.text
+        if foreign and item.source not in announced:
+            sentence = f"{_from_release_in(question_lang, item.lang or '')} {sentence}"
+            announced.add(item.source)
+        parts.append(f"{sentence} [{item.n}]")
+    body = " ".join(parts)
+    return f"{short} — {body}" if short else body
+
+
+def _from_release_in(question_lang: str, release_lang: str) -> str:
+    """Say briefly, in the question's language, that the quoted release is in another language."""
+    names = LANG_NAMES.get(question_lang, LANG_NAMES["en"])
+    other = names.get(release_lang, release_lang)
+    return f"D’après le communiqué en {other} :" if question_lang == "fr" else f"From the {other} release:"
+
+
+def _quote(question_lang: str, sentence: str) -> str:
+    return f"« {sentence} »" if question_lang == "fr" else f"“{sentence}”"
