@@ -1,7 +1,7 @@
 """What a question asks for, and which things of that type a sentence holds — English and French.
 
 Question side (read once, by bot.query): "who/qui" wants a person, "when/quand" a date,
-"how many/combien/quel pourcentage" a number or amount, "where/où" a place,
+"how many/combien/quel pourcentage" a number or amount, "where/où/which country/quel pays" a place,
 "which/quel X" a named thing, "what is X / qu'est-ce que X" the definition of X.
 Sentence side: the candidates of that type a sentence holds that the question does
 not already name; the answer model reads whether there are any, and the short answer

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.language import MONTHS, STOPWORDS, detect_lang
-from index.words import IDENTIFIER
+from index.words import identifiers
 
 from .forms import Asked, asked_for
 
@@ -124,7 +124,7 @@ def prepare(question: str, history: list[dict] | None = None) -> Query:
         folded=tuple(folded),
         asks=asked_for(question),
         terms=tuple(named_terms(question)),
-        identifiers=tuple(dict.fromkeys(IDENTIFIER.findall(text))),
+        identifiers=tuple(dict.fromkeys(identifiers(text))),
     )
 
 

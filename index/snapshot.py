@@ -24,7 +24,7 @@ from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from .embed import SparseVector
 from .postings import Postings
-from .words import CONTENT_STOPWORDS, IDENTIFIER, WORD, stem
+from .words import CONTENT_STOPWORDS, WORD, identifiers, stem
 
 TOKEN = re.compile(r"[^\W_]+")  # words of a lower-cased text, for "is this name mentioned anywhere?"
 NO_DATE = -1
@@ -54,7 +54,7 @@ class Snapshot:
     sparse: csc_matrix | None = None  # chunk x latent term
     tokens: Postings = field(default_factory=Postings)  # lower-cased words of title + text
     words: Postings = field(default_factory=Postings)  # index.words.content_words of title + text
-    identifiers: Postings = field(default_factory=Postings)  # index.words.IDENTIFIER tokens of title + text
+    identifiers: Postings = field(default_factory=Postings)  # index.words.identifiers of title + text
     lang_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     lang_names: list[str] = field(default_factory=list)
     date_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -93,9 +93,7 @@ class Snapshot:
             # generators: a full read never holds every chunk's words at once
             tokens=self.tokens.edited(keep, (TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added))),
             words=self.words.edited(keep, _content_words_of(_searchable(t, m) for t, m in _pairs(added))),
-            identifiers=self.identifiers.edited(
-                keep, (IDENTIFIER.findall(_searchable(t, m)) for t, m in _pairs(added))
-            ),
+            identifiers=self.identifiers.edited(keep, (identifiers(_searchable(t, m)) for t, m in _pairs(added))),
             lang_codes=np.concatenate([self.lang_codes[keep], np.asarray(codes, np.int32)]),
             lang_names=names,
             date_ints=np.concatenate([self.date_ints[keep], np.asarray([_day(m) for m in added.metadatas], np.int64)]),

@@ -5,7 +5,7 @@ hash of (embedded Chroma path or server URL, collection, stack). It is a cache: 
 stays the source of truth, the file records the collection id and `generation` it
 matches plus the changes-log cursor (index/changes.py), and the reader catches up from
 there by deltas. A missing, unreadable, other-format or other-collection file is
-ignored and written again. Format FORMAT = 1, a zip (stored, not compressed) of:
+ignored and written again. Format FORMAT = 2, a zip (stored, not compressed) of:
 
   manifest.json   format, collection_id, generation, cursor, applied, chunks
   chunks.jsonl    one line per chunk: [id, text, metadata] (stored vectors left out)
@@ -36,7 +36,7 @@ from .postings import Postings
 from .settings import Settings
 from .snapshot import Snapshot, shared_metadata
 
-FORMAT = 1
+FORMAT = 2  # 2: ordinals are identifiers (index.words.identifiers)
 _POSTINGS = ("tokens", "words", "identifiers")
 
 

@@ -15,11 +15,18 @@ from .language import STOPWORDS
 
 WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
 CONTENT_STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no pas plus".split())
-# Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325.
-# Years are left to the date steering.
+# Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325, and ordinals of three
+# digits or more ("190th", "190e" session) as their number. Years are left to the date steering.
 IDENTIFIER = re.compile(
-    r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|(?!(?:19|20)\d\d(?!\d))\d{3,})(?![\w-])"
+    r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|"
+    r"(?!(?:19|20)\d\d(?!\d))\d{3,}(?:st|nd|rd|th|e|er|ème|eme)?)(?![\w-])"
 )
+_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th|e|er|ème|eme)$")
+
+
+def identifiers(text: str) -> list[str]:
+    """The identifier tokens of a text, in order; an ordinal as its number, so "190e" finds "190th"."""
+    return [_ORDINAL.sub("", token) for token in IDENTIFIER.findall(text)]
 
 
 def content_words(text: str) -> set[str]:

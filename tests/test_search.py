@@ -149,6 +149,14 @@ def test_an_exact_identifier_puts_its_release_first_even_in_another_language(sea
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_identifiers_are_acronyms_codes_and_ordinals_as_their_number() -> None:
+    from index.words import identifiers
+
+    text = "At the 190th session (le 190e, then the 191st), VKR-N and F-35 under 1325 — in 2024, for 12,000 troops."
+    assert identifiers(text) == ["190", "190", "191", "VKR-N", "F-35", "1325"]
+    assert prepare("Qui a présidé la 176e session ?").identifiers == ("176",)
+
+
 def test_every_hit_carries_the_evidence_behind_its_rank(searcher: Searcher) -> None:
     hits = searcher.search(prepare("Who presented the Amber Lighthouse Fund?"), k=3)
 
