@@ -20,9 +20,10 @@ from sys import intern
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix, vstack
+from scipy.sparse import csc_matrix, csr_matrix
 
 from .embed import SparseVector
+from .layered_matrix import LayeredMatrix
 from .postings import Postings
 from .words import CONTENT_STOPWORDS, IDENTIFIER, WORD, stem
 
@@ -51,7 +52,7 @@ class Snapshot:
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     metadatas: list[dict[str, Any]] = field(default_factory=list)
-    sparse: csc_matrix | None = None  # chunk x latent term
+    sparse: LayeredMatrix | None = None  # chunk x latent term (None: no chunk has a sparse vector)
     tokens: Postings = field(default_factory=Postings)  # lower-cased words of title + text
     words: Postings = field(default_factory=Postings)  # index.words.content_words of title + text
     identifiers: Postings = field(default_factory=Postings)  # index.words.IDENTIFIER tokens of title + text
@@ -108,9 +109,7 @@ class Snapshot:
         """Dot products with the question's sparse vector: only the columns of its terms are read."""
         if self.sparse is None or not len(self):
             return np.zeros(len(self), np.float32)
-        keep = query.indices < self.sparse.shape[1]
-        columns = self.sparse[:, query.indices[keep]]
-        return np.asarray(columns @ query.values[keep].astype(np.float32)).ravel()
+        return self.sparse.dot(query.indices, query.values.astype(np.float32))
 
     def identifier_scores(self, tokens: tuple[str, ...]) -> np.ndarray:
         """IDF-weighted exact matches of the question's identifiers; common ones (NATO, OTAN) weigh ~nothing."""
@@ -207,28 +206,20 @@ def _year(meta: dict[str, Any]) -> int:
 
 
 def _sparse_rows(
-    matrix: csc_matrix | None, keep: np.ndarray, added: Sequence[SparseVector | None]
-) -> csc_matrix | None:
-    """The kept rows of the chunk x term matrix, then the added chunks' vectors (None: no sparse vector)."""
+    matrix: LayeredMatrix | None, keep: np.ndarray, added: Sequence[SparseVector | None]
+) -> LayeredMatrix | None:
+    """The kept rows of the chunk x term matrix, then the added chunks' vectors (None: no sparse vector).
+
+    At the cost of the rows changed: the matrix is layered (index/layered_matrix.py).
+    """
     new = _stack_sparse(added)
     if matrix is None and new is None:
         return None
-    width = max(matrix.shape[1] if matrix is not None else 0, new.shape[1] if new is not None else 0)
-    parts = []
-    if matrix is not None:
-        kept = matrix[np.flatnonzero(keep)]
-        kept.resize((kept.shape[0], width))
-        parts.append(kept)
-    elif keep.size:
-        parts.append(csc_matrix((int(keep.sum()), width), dtype=np.float32))
-    if new is not None:
-        new.resize((new.shape[0], width))
-        parts.append(new)
-    elif added:
-        parts.append(csr_matrix((len(added), width), dtype=np.float32))
-    out = vstack(parts, format="csc", dtype=np.float32)
-    out.sort_indices()
-    return out
+    if matrix is None:  # the first chunks with a sparse vector: the others hold none
+        matrix = LayeredMatrix.of(csc_matrix((keep.size, 0), dtype=np.float32))
+    if new is None:
+        new = csr_matrix((len(added), 0), dtype=np.float32)
+    return matrix.edited(keep, new)
 
 
 def _stack_sparse(rows: Sequence[SparseVector | None]) -> csr_matrix | None:
