@@ -17,18 +17,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from sys import intern
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 
 from .embed import SparseVector
 from .layered_matrix import LayeredMatrix
+from .positions import Positions
 from .postings import Postings
 from .words import CONTENT_STOPWORDS, IDENTIFIER, WORD, stem
 
 TOKEN = re.compile(r"[^\W_]+")  # words of a lower-cased text, for "is this name mentioned anywhere?"
 NO_DATE = -1
+_FEW = 64  # dropped chunks up to which a list is copied and cut rather than filtered (_kept)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Snapshot:
     lang_names: list[str] = field(default_factory=list)
     date_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     year_max: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # latest year named in the dates
-    position: dict[str, int] = field(default_factory=dict)
+    position: Positions = field(default_factory=lambda: Positions.of([]))  # id -> position (index/positions.py)
     _langs: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -76,20 +79,20 @@ class Snapshot:
     # -- building
     def edited(self, removed: set[str], added: Chunks, **state: Any) -> Snapshot:
         """A new snapshot without the `removed` ids (and the re-added ones), then `added`; `state`: new fields."""
-        gone = (removed | set(added.ids)) & self.position.keys()
+        dropped = [self.position[i] for i in removed | set(added.ids) if i in self.position]
         keep = np.ones(len(self), bool)
-        keep[[self.position[i] for i in gone]] = False
+        keep[dropped] = False
         names = list(self.lang_names)
         codes = [_code(names, str(m.get("lang", ""))) for m in added.metadatas]
-        ids = [*compress(self.ids, keep), *added.ids]
+        ids = _kept(self.ids, keep, dropped, added.ids)
         return Snapshot(
             generation=state.get("generation", self.generation),
             collection_id=state.get("collection_id", self.collection_id),
             cursor=state.get("cursor", self.cursor),
             applied=state.get("applied", self.applied),
             ids=ids,
-            texts=[*compress(self.texts, keep), *added.texts],
-            metadatas=[*compress(self.metadatas, keep), *added.metadatas],
+            texts=_kept(self.texts, keep, dropped, added.texts),
+            metadatas=_kept(self.metadatas, keep, dropped, added.metadatas),
             sparse=_sparse_rows(self.sparse, keep, added.sparse),
             # generators: a full read never holds every chunk's words at once
             tokens=self.tokens.edited(keep, (TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added))),
@@ -101,7 +104,7 @@ class Snapshot:
             lang_names=names,
             date_ints=np.concatenate([self.date_ints[keep], np.asarray([_day(m) for m in added.metadatas], np.int64)]),
             year_max=np.concatenate([self.year_max[keep], np.asarray([_year(m) for m in added.metadatas], np.int32)]),
-            position={id_: i for i, id_ in enumerate(ids)},
+            position=self.position.edited(keep, added.ids, ids),
         )
 
     # -- per-question lookups
@@ -173,6 +176,17 @@ def _content_words_of(texts: Iterable[str]) -> Iterator[set[str]]:
         found = {word(raw) for raw in set(WORD.findall(text))}
         found.discard(None)
         yield found  # type: ignore[misc]  # None was discarded
+
+
+def _kept(items: list[T], keep: np.ndarray, dropped: list[int], added: list[T]) -> list[T]:
+    """The kept items, then the added ones: a few dropped cost a copy and a memmove each, not a step per item."""
+    if len(dropped) > _FEW:
+        return [*compress(items, keep), *added]
+    out = list(items)
+    for position in sorted(dropped, reverse=True):
+        del out[position]
+    out.extend(added)
+    return out
 
 
 def _pairs(chunks: Chunks) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -33,6 +33,7 @@ import numpy as np
 from scipy.sparse import csc_matrix
 
 from .layered_matrix import LayeredMatrix
+from .positions import Positions
 from .postings import Postings
 from .settings import Settings
 from .snapshot import Snapshot, shared_metadata
@@ -183,7 +184,7 @@ def load(path: Path, collection_id: str) -> Snapshot | None:
     sizes |= {len(snapshot.year_max), *(len(getattr(snapshot, name)) for name in _POSTINGS)}
     if sizes != {n} or manifest.get("chunks") != n or (sparse is not None and sparse.shape[0] != n):
         return None
-    snapshot.position = {id_: i for i, id_ in enumerate(snapshot.ids)}
+    snapshot.position = Positions.of(snapshot.ids)
     return snapshot
 
 

@@ -35,6 +35,7 @@ from helpers.releases import fictional_releases, write_fictional_corpus
 from index import changes, stored_vectors
 from index.embed import SparseVector, decode_matrix, encode_matrix, stack_name
 from index.layered_matrix import LayeredMatrix
+from index.positions import Positions
 from index.postings import Postings
 from index.settings import Settings
 from index.snapshot import Chunks, Snapshot
@@ -143,6 +144,27 @@ def test_a_layered_matrix_edited_at_random_equals_the_matrix_built_at_once() -> 
         assert np.array_equal(layered.dot(columns, values), want), "bit for bit, as one matrix's product"
         assert len(before.tocsc().toarray()) == len(before), "the one edited is unchanged (questions may still read it)"
     assert compactions > 2, "compactions happened along the way"
+
+
+def test_positions_follow_drops_and_appends_as_a_dict_numbered_again_would() -> None:
+    rng = np.random.default_rng(2)
+    ids = [f"c{i}" for i in range(200)]
+    positions = Positions.of(ids)
+    renumbered = 0
+    for step in range(80):
+        dropped = sorted(int(p) for p in rng.choice(len(ids), int(rng.integers(0, 3)), replace=False))
+        readded = [ids[p] for p in dropped[:1]]  # a re-indexed chunk comes back at the end
+        keep = np.ones(len(ids), bool)
+        keep[dropped] = False
+        added = readded + [f"n{step}-{k}" for k in range(int(rng.integers(0, 3)))]
+        ids = [i for i, kept in zip(ids, keep) if kept] + added
+        before = positions
+        positions = positions.edited(keep, added, ids)
+        renumbered += positions._numbered is not before._numbered
+        assert positions == {id_: i for i, id_ in enumerate(ids)} and len(positions) == len(ids)
+        for gone in {before_id for before_id in before if before_id not in positions}:
+            assert gone not in positions and positions.get(gone) is None
+    assert renumbered >= 2, "numbered afresh once enough ids were added"
 
 
 def _random_chunks(rng: np.random.Generator, ids: list[str]) -> Chunks:
