@@ -172,8 +172,9 @@ def _run(
     files = FileRecords(manager)
     summary = Summary()
     _trust_only_what_chroma_holds(store, manager, files, summary)
-    before = indexed_sources(manager)
-    recorded = files.load(_local_paths(sources))
+    paths = _local_paths(sources)
+    before = indexed_sources(manager, among=_files_only(sources, paths) if mode == "scoped_full" else None)
+    recorded = files.load(paths)
     read: dict[str, FileState] = {}  # the files read this run, as they were read
     seen: list[str] = []
     release_keys: dict[str, str] = {}  # of the releases chunked this run
@@ -312,6 +313,17 @@ def _local_paths(sources: list[str]) -> list[Path]:
             except (RuntimeError, OSError):  # a symlink loop: read_sources reports it
                 continue
     return paths
+
+
+def _files_only(sources: list[str], paths: list[Path]) -> set[str] | None:
+    """The sources as read_sources names them, when each is one local file (an update of a few files asks the
+    records about those alone); None when a folder, URL or feed may name others (then every source is listed)."""
+    if len(paths) != len(sources) or len(paths) > _FEW_FILES or not all(p.is_file() for p in paths):
+        return None
+    return {str(p) for p in paths}
+
+
+_FEW_FILES = 1000  # files given one by one up to which an update looks up only their records
 
 
 def _is_under(source: str, folder: Path) -> bool:
