@@ -4,7 +4,10 @@ Chroma holds everything; the snapshot saves re-reading texts and sparse vectors 
 question, and indexes them so that a question costs what it touches — the postings of
 its terms and identifiers, its candidates — not the number of chunks: sparse scores are
 a column slice of the chunk x term matrix, "is this name mentioned?" a postings
-intersection, filters a vectorised mask. It lives in index/ because writers build it
+intersection, filters a vectorised mask. Applying a delta costs the chunks it changes, too:
+the matrices are layered (index/layered_matrix.py) and the positions kept by number
+(index/positions.py), so a small edit shares the large arrays with the snapshot it came
+from instead of rebuilding them. It lives in index/ because writers build it
 too: `index.snapshot_sync` brings one in step with Chroma (the changes log, or a full
 read), `index.snapshot_file` keeps it on disk, `index.snapshot_writer` leaves that file
 up to date after a write, and `bot.snapshot_cache` holds the one answering uses.
