@@ -129,11 +129,16 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
 
 def _remove(sources: Iterable[str], settings: Settings) -> Summary:
     manager = record_manager(settings)
-    known = indexed_sources(manager)
+    known: set[str] | None = None  # every source, listed only for a source that may hold others (a folder)
     targets: set[str] = set()
     summary = Summary()
     for source in sources:
-        matches = {source} & known if is_url(source) else _sources_matching(source, known)
+        one = _one_source(source)
+        if one is not None:  # a URL or a file: its own records only (removing 1 of 30,000 need not list them all)
+            matches = indexed_sources(manager, among=[one])
+        else:
+            known = indexed_sources(manager) if known is None else known
+            matches = _sources_matching(source, known)
         if not matches:
             summary.failures.append(Failure(source, "symlink loop" if _is_loop(source) else "not in the index"))
         targets |= matches
@@ -328,6 +333,17 @@ _FEW_FILES = 1000  # files given one by one up to which an update looks up only 
 
 def _is_under(source: str, folder: Path) -> bool:
     return not is_url(source) and os.path.commonpath([source, str(folder)]) == str(folder)
+
+
+def _one_source(source: str) -> str | None:
+    """The one source a URL or a file names, as indexed; None when it may name others (a folder, a missing path)."""
+    if is_url(source):
+        return source
+    try:
+        path = Path(source).resolve()
+    except (RuntimeError, OSError):
+        return None
+    return str(path) if path.is_file() else None
 
 
 def _sources_matching(source: str, known: set[str]) -> set[str]:
