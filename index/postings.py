@@ -3,7 +3,8 @@
 A question touches a few terms; looking each up here costs its postings, not the number
 of chunks. Stored as a chunk x term 0/1 matrix in CSC form (scipy), so that a term's
 chunks are one column slice, and rows (chunks) can be dropped or appended when the index
-changes without re-reading any text.
+changes without re-reading any text — at the cost of the rows changed, since the matrix
+is layered (index/layered_matrix.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix, vstack
+from scipy.sparse import csc_matrix, csr_matrix
+
+from .layered_matrix import LayeredMatrix
 
 _EMPTY = np.zeros(0, np.int32)
 
@@ -23,31 +26,36 @@ class Postings:
     """Term -> positions of the chunks that hold it (ascending); document frequencies for free."""
 
     vocab: dict[str, int] = field(default_factory=dict)  # term -> column
-    matrix: csc_matrix = field(default_factory=lambda: csc_matrix((0, 0), dtype=np.uint8))
+    rows: LayeredMatrix = field(default_factory=lambda: LayeredMatrix.of(csc_matrix((0, 0), dtype=np.uint8)))
 
     @classmethod
     def of(cls, rows: Sequence[Iterable[str]]) -> Postings:
         """Postings of chunks given as their terms, in chunk order."""
         return cls().edited(None, rows)
 
+    @classmethod
+    def of_matrix(cls, vocab: dict[str, int], matrix: csc_matrix) -> Postings:
+        """Postings read back as their vocabulary and chunk x term matrix (index/snapshot_file.py)."""
+        return cls(vocab, LayeredMatrix.of(matrix))
+
     def __len__(self) -> int:
         """Chunks covered."""
-        return int(self.matrix.shape[0])
+        return len(self.rows)
+
+    @property
+    def matrix(self) -> csc_matrix:
+        """The chunk x term 0/1 matrix as one CSC matrix (what the snapshot file stores)."""
+        return self.rows.tocsc()
 
     def chunks(self, term: str) -> np.ndarray:
         """Positions of the chunks holding `term`, ascending (int32)."""
         column = self.vocab.get(term)
-        if column is None or column >= self.matrix.shape[1]:
-            return _EMPTY
-        start, end = self.matrix.indptr[column], self.matrix.indptr[column + 1]
-        return self.matrix.indices[start:end]
+        return _EMPTY if column is None else self.rows.column(column)
 
     def get(self, term: str, default: int = 0) -> int:
         """How many chunks hold `term` (a dict-like document frequency)."""
         column = self.vocab.get(term)
-        if column is None or column >= self.matrix.shape[1]:
-            return default
-        return int(self.matrix.indptr[column + 1] - self.matrix.indptr[column])
+        return default if column is None else self.rows.column_count(column)
 
     def edited(self, keep: np.ndarray | None, added: Iterable[Iterable[str]]) -> Postings:
         """A new Postings: the chunks where `keep` is true (all if None), then the `added` chunks, in order."""
@@ -62,23 +70,8 @@ class Postings:
             ends.append(len(columns))
         indices = np.frombuffer(columns, np.int32) if len(columns) else np.zeros(0, np.int32)
         indptr = np.frombuffer(ends, np.int64)
-        rows = len(ends) - 1
-        width = len(vocab)
-        kept = self.matrix if keep is None else self.matrix[np.flatnonzero(keep)]
-        kept = _widened(kept, width)
         new = csr_matrix(
             (np.ones(len(indices), np.uint8), indices, indptr),
-            shape=(rows, width),
+            shape=(len(ends) - 1, len(vocab)),
         )
-        matrix = vstack([kept, new], format="csc", dtype=np.uint8) if rows else kept.tocsc()
-        matrix.sort_indices()
-        return Postings(vocab, matrix)
-
-
-def _widened(matrix: csc_matrix | csr_matrix, width: int) -> csc_matrix:
-    """The same rows with `width` columns (new terms have no chunks yet)."""
-    matrix = csc_matrix(matrix)
-    if matrix.shape[1] == width:
-        return matrix
-    indptr = np.concatenate([matrix.indptr, np.full(width - matrix.shape[1], matrix.indptr[-1], matrix.indptr.dtype)])
-    return csc_matrix((matrix.data, matrix.indices, indptr), shape=(matrix.shape[0], width))
+        return Postings(vocab, self.rows.edited(keep, new))

@@ -4,7 +4,10 @@ Chroma holds everything; the snapshot saves re-reading texts and sparse vectors 
 question, and indexes them so that a question costs what it touches — the postings of
 its terms and identifiers, its candidates — not the number of chunks: sparse scores are
 a column slice of the chunk x term matrix, "is this name mentioned?" a postings
-intersection, filters a vectorised mask. It lives in index/ because writers build it
+intersection, filters a vectorised mask. Applying a delta costs the chunks it changes, too:
+the matrices are layered (index/layered_matrix.py) and the positions kept by number
+(index/positions.py), so a small edit shares the large arrays with the snapshot it came
+from instead of rebuilding them. It lives in index/ because writers build it
 too: `index.snapshot_sync` brings one in step with Chroma (the changes log, or a full
 read), `index.snapshot_file` keeps it on disk, `index.snapshot_writer` leaves that file
 up to date after a write, and `bot.snapshot_cache` holds the one answering uses.
@@ -17,17 +20,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from sys import intern
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix, vstack
+from scipy.sparse import csc_matrix, csr_matrix
 
 from .embed import SparseVector
+from .layered_matrix import LayeredMatrix
+from .positions import Positions
 from .postings import Postings
 from .words import CONTENT_STOPWORDS, WORD, identifiers, stem
 
 TOKEN = re.compile(r"[^\W_]+")  # words of a lower-cased text, for "is this name mentioned anywhere?"
 NO_DATE = -1
+_FEW = 64  # dropped chunks up to which a list is copied and cut rather than filtered (_kept)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class Snapshot:
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     metadatas: list[dict[str, Any]] = field(default_factory=list)
-    sparse: csc_matrix | None = None  # chunk x latent term
+    sparse: LayeredMatrix | None = None  # chunk x latent term (None: no chunk has a sparse vector)
     tokens: Postings = field(default_factory=Postings)  # lower-cased words of title + text
     words: Postings = field(default_factory=Postings)  # index.words.content_words of title + text
     identifiers: Postings = field(default_factory=Postings)  # index.words.identifiers of title + text
@@ -59,7 +66,7 @@ class Snapshot:
     lang_names: list[str] = field(default_factory=list)
     date_ints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     year_max: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # latest year named in the dates
-    position: dict[str, int] = field(default_factory=dict)
+    position: Positions = field(default_factory=lambda: Positions.of([]))  # id -> position (index/positions.py)
     _langs: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -75,20 +82,20 @@ class Snapshot:
     # -- building
     def edited(self, removed: set[str], added: Chunks, **state: Any) -> Snapshot:
         """A new snapshot without the `removed` ids (and the re-added ones), then `added`; `state`: new fields."""
-        gone = (removed | set(added.ids)) & self.position.keys()
+        dropped = [self.position[i] for i in removed | set(added.ids) if i in self.position]
         keep = np.ones(len(self), bool)
-        keep[[self.position[i] for i in gone]] = False
+        keep[dropped] = False
         names = list(self.lang_names)
         codes = [_code(names, str(m.get("lang", ""))) for m in added.metadatas]
-        ids = [*compress(self.ids, keep), *added.ids]
+        ids = _kept(self.ids, keep, dropped, added.ids)
         return Snapshot(
             generation=state.get("generation", self.generation),
             collection_id=state.get("collection_id", self.collection_id),
             cursor=state.get("cursor", self.cursor),
             applied=state.get("applied", self.applied),
             ids=ids,
-            texts=[*compress(self.texts, keep), *added.texts],
-            metadatas=[*compress(self.metadatas, keep), *added.metadatas],
+            texts=_kept(self.texts, keep, dropped, added.texts),
+            metadatas=_kept(self.metadatas, keep, dropped, added.metadatas),
             sparse=_sparse_rows(self.sparse, keep, added.sparse),
             # generators: a full read never holds every chunk's words at once
             tokens=self.tokens.edited(keep, (TOKEN.findall(_searchable(t, m).lower()) for t, m in _pairs(added))),
@@ -98,7 +105,7 @@ class Snapshot:
             lang_names=names,
             date_ints=np.concatenate([self.date_ints[keep], np.asarray([_day(m) for m in added.metadatas], np.int64)]),
             year_max=np.concatenate([self.year_max[keep], np.asarray([_year(m) for m in added.metadatas], np.int32)]),
-            position={id_: i for i, id_ in enumerate(ids)},
+            position=self.position.edited(keep, added.ids, ids),
         )
 
     # -- per-question lookups
@@ -106,9 +113,7 @@ class Snapshot:
         """Dot products with the question's sparse vector: only the columns of its terms are read."""
         if self.sparse is None or not len(self):
             return np.zeros(len(self), np.float32)
-        keep = query.indices < self.sparse.shape[1]
-        columns = self.sparse[:, query.indices[keep]]
-        return np.asarray(columns @ query.values[keep].astype(np.float32)).ravel()
+        return self.sparse.dot(query.indices, query.values.astype(np.float32))
 
     def identifier_scores(self, tokens: tuple[str, ...]) -> np.ndarray:
         """IDF-weighted exact matches of the question's identifiers; common ones (NATO, OTAN) weigh ~nothing."""
@@ -174,6 +179,17 @@ def _content_words_of(texts: Iterable[str]) -> Iterator[set[str]]:
         yield found  # type: ignore[misc]  # None was discarded
 
 
+def _kept(items: list[T], keep: np.ndarray, dropped: list[int], added: list[T]) -> list[T]:
+    """The kept items, then the added ones: a few dropped cost a copy and a memmove each, not a step per item."""
+    if len(dropped) > _FEW:
+        return [*compress(items, keep), *added]
+    out = list(items)
+    for position in sorted(dropped, reverse=True):
+        del out[position]
+    out.extend(added)
+    return out
+
+
 def _pairs(chunks: Chunks) -> Iterator[tuple[str, dict[str, Any]]]:
     return zip(chunks.texts, chunks.metadatas)
 
@@ -205,28 +221,20 @@ def _year(meta: dict[str, Any]) -> int:
 
 
 def _sparse_rows(
-    matrix: csc_matrix | None, keep: np.ndarray, added: Sequence[SparseVector | None]
-) -> csc_matrix | None:
-    """The kept rows of the chunk x term matrix, then the added chunks' vectors (None: no sparse vector)."""
+    matrix: LayeredMatrix | None, keep: np.ndarray, added: Sequence[SparseVector | None]
+) -> LayeredMatrix | None:
+    """The kept rows of the chunk x term matrix, then the added chunks' vectors (None: no sparse vector).
+
+    At the cost of the rows changed: the matrix is layered (index/layered_matrix.py).
+    """
     new = _stack_sparse(added)
     if matrix is None and new is None:
         return None
-    width = max(matrix.shape[1] if matrix is not None else 0, new.shape[1] if new is not None else 0)
-    parts = []
-    if matrix is not None:
-        kept = matrix[np.flatnonzero(keep)]
-        kept.resize((kept.shape[0], width))
-        parts.append(kept)
-    elif keep.size:
-        parts.append(csc_matrix((int(keep.sum()), width), dtype=np.float32))
-    if new is not None:
-        new.resize((new.shape[0], width))
-        parts.append(new)
-    elif added:
-        parts.append(csr_matrix((len(added), width), dtype=np.float32))
-    out = vstack(parts, format="csc", dtype=np.float32)
-    out.sort_indices()
-    return out
+    if matrix is None:  # the first chunks with a sparse vector: the others hold none
+        matrix = LayeredMatrix.of(csc_matrix((keep.size, 0), dtype=np.float32))
+    if new is None:
+        new = csr_matrix((len(added), 0), dtype=np.float32)
+    return matrix.edited(keep, new)
 
 
 def _stack_sparse(rows: Sequence[SparseVector | None]) -> csr_matrix | None:

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csc_matrix
 
+from .layered_matrix import LayeredMatrix
+from .positions import Positions
 from .postings import Postings
 from .settings import Settings
 from .snapshot import Snapshot, shared_metadata
@@ -66,8 +68,9 @@ def save(snapshot: Snapshot, path: Path) -> None:
         "lang_names": snapshot.lang_names,
     }
     if snapshot.sparse is not None:
-        arrays.update(_matrix("sparse", snapshot.sparse))
-        arrays["sparse_data"] = snapshot.sparse.data
+        sparse = snapshot.sparse.tocsc()  # base and delta as one matrix: the file holds a compacted snapshot
+        arrays.update(_matrix("sparse", sparse))
+        arrays["sparse_data"] = sparse.data
     for name in _POSTINGS:
         postings: Postings = getattr(snapshot, name)
         arrays.update(_matrix(name, postings.matrix))
@@ -152,11 +155,11 @@ def load(path: Path, collection_id: str) -> Snapshot | None:
                     texts.append(chunk_text)
                     metadatas.append(shared_metadata(meta))
             postings = {
-                name: Postings({term: i for i, term in enumerate(text(f"{name}_vocab"))}, matrix(name))
+                name: Postings.of_matrix({term: i for i, term in enumerate(text(f"{name}_vocab"))}, matrix(name))
                 for name in _POSTINGS
             }
             names = set(archive.namelist())
-            sparse = matrix("sparse", array("sparse_data")) if "sparse_data.npy" in names else None
+            sparse = LayeredMatrix.of(matrix("sparse", array("sparse_data"))) if "sparse_data.npy" in names else None
             snapshot = Snapshot(
                 generation=str(manifest["generation"]),
                 collection_id=collection_id,
@@ -181,7 +184,7 @@ def load(path: Path, collection_id: str) -> Snapshot | None:
     sizes |= {len(snapshot.year_max), *(len(getattr(snapshot, name)) for name in _POSTINGS)}
     if sizes != {n} or manifest.get("chunks") != n or (sparse is not None and sparse.shape[0] != n):
         return None
-    snapshot.position = {id_: i for i, id_ in enumerate(snapshot.ids)}
+    snapshot.position = Positions.of(snapshot.ids)
     return snapshot
 
 

@@ -129,11 +129,16 @@ def remove(sources: Iterable[str], settings: Settings) -> Summary:
 
 def _remove(sources: Iterable[str], settings: Settings) -> Summary:
     manager = record_manager(settings)
-    known = indexed_sources(manager)
+    known: set[str] | None = None  # every source, listed only for a source that may hold others (a folder)
     targets: set[str] = set()
     summary = Summary()
     for source in sources:
-        matches = {source} & known if is_url(source) else _sources_matching(source, known)
+        one = _one_source(source)
+        if one is not None:  # a URL or a file: its own records only (removing 1 of 30,000 need not list them all)
+            matches = indexed_sources(manager, among=[one])
+        else:
+            known = indexed_sources(manager) if known is None else known
+            matches = _sources_matching(source, known)
         if not matches:
             summary.failures.append(Failure(source, "symlink loop" if _is_loop(source) else "not in the index"))
         targets |= matches
@@ -172,8 +177,9 @@ def _run(
     files = FileRecords(manager)
     summary = Summary()
     _trust_only_what_chroma_holds(store, manager, files, summary)
-    before = indexed_sources(manager)
-    recorded = files.load(_local_paths(sources))
+    paths = _local_paths(sources)
+    before = indexed_sources(manager, among=_files_only(sources, paths) if mode == "scoped_full" else None)
+    recorded = files.load(paths)
     read: dict[str, FileState] = {}  # the files read this run, as they were read
     seen: list[str] = []
     release_keys: dict[str, str] = {}  # of the releases chunked this run
@@ -314,8 +320,30 @@ def _local_paths(sources: list[str]) -> list[Path]:
     return paths
 
 
+def _files_only(sources: list[str], paths: list[Path]) -> set[str] | None:
+    """The sources as read_sources names them, when each is one local file (an update of a few files asks the
+    records about those alone); None when a folder, URL or feed may name others (then every source is listed)."""
+    if len(paths) != len(sources) or len(paths) > _FEW_FILES or not all(p.is_file() for p in paths):
+        return None
+    return {str(p) for p in paths}
+
+
+_FEW_FILES = 1000  # files given one by one up to which an update looks up only their records
+
+
 def _is_under(source: str, folder: Path) -> bool:
     return not is_url(source) and os.path.commonpath([source, str(folder)]) == str(folder)
+
+
+def _one_source(source: str) -> str | None:
+    """The one source a URL or a file names, as indexed; None when it may name others (a folder, a missing path)."""
+    if is_url(source):
+        return source
+    try:
+        path = Path(source).resolve()
+    except (RuntimeError, OSError):
+        return None
+    return str(path) if path.is_file() else None
 
 
 def _sources_matching(source: str, known: set[str]) -> set[str]:

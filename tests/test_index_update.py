@@ -74,6 +74,27 @@ def test_update_of_unchanged_sources_embeds_nothing(index_settings: Settings, fo
     assert ids_by_source(index_settings) == before
 
 
+def test_an_update_or_remove_of_single_files_looks_up_only_their_records_and_counts_the_same(
+        index_settings: Settings, folder: Path, tmp_path: Path) -> None:
+    build([str(folder / LONG), str(folder / SHORT_EN)], index_settings)
+    manager = record_manager(index_settings)
+    every = indexed_sources(manager)
+    assert indexed_sources(manager, among=[str(folder / LONG), str(folder / SHORT_FR), "/nowhere.txt"]) == {
+        str(folder / LONG)} == every & {str(folder / LONG), str(folder / SHORT_FR)}
+
+    assert update([str(folder / LONG)], index_settings).line() == "added 0, updated 0, unchanged 1, removed 0, failed 0"
+    assert update([str(folder / SHORT_FR), str(folder / SHORT_EN)], index_settings).line() == (
+        "added 1, updated 0, unchanged 1, removed 0, failed 0")
+    raw = (folder / LONG).read_text(encoding="utf-8")
+    (folder / LONG).write_text(raw.replace("\n\n", "\n\nThe accord was welcomed by all Allies.\n\n", 1), encoding="utf-8")
+    assert update([str(folder / LONG)], index_settings).line() == "added 0, updated 1, unchanged 0, removed 0, failed 0"
+    assert indexed_sources(manager) == {str(folder / name) for name in RELEASES}
+    assert remove([str(folder / SHORT_FR)], index_settings).line() == "added 0, updated 0, unchanged 0, removed 1, failed 0"
+    missed = remove([str(folder / SHORT_FR)], index_settings)
+    assert [(f.source, f.reason) for f in missed.failures] == [(str(folder / SHORT_FR), "not in the index")]
+    assert indexed_sources(manager) == {str(folder / LONG), str(folder / SHORT_EN)}
+
+
 def test_changed_release_is_updated_and_only_its_changed_chunks_are_embedded(
         index_settings: Settings, folder: Path, embedding_spy: EmbeddingSpy) -> None:
     build([str(folder)], index_settings)

@@ -2,6 +2,8 @@
 
 * compact sparse vectors, and the older text format still decoding;
 * postings: the same answers as scans of every chunk (missing names, identifier scores, filters);
+* a small delta costs what changed (the large matrices are shared, index/layered_matrix.py), and a snapshot edited
+  by deltas, compacted along the way, equals a full rebuild and the file it writes;
 * the snapshot file under COMMUNIQUE_HOME: miss, hit, stale (delta from the changes log), damaged or of another
   format (rebuilt), an index written before the log existed (listed again);
 * a refresh after another writer's update fetches only what the log names, and sees adds and deletes;
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.sparse import csc_matrix, csr_matrix
 
 import index.snapshot_writer
 import index.update
@@ -31,9 +34,11 @@ from helpers.indexing import make_settings
 from helpers.releases import fictional_releases, write_fictional_corpus
 from index import changes, stored_vectors
 from index.embed import SparseVector, decode_matrix, encode_matrix, stack_name
+from index.layered_matrix import LayeredMatrix
+from index.positions import Positions
 from index.postings import Postings
 from index.settings import Settings
-from index.snapshot import Snapshot
+from index.snapshot import Chunks, Snapshot
 from index.snapshot_file import FORMAT, load, manifest, save, snapshot_path
 from index.store import generation, open_collection, release_clients
 from index.update import build, remove, update
@@ -113,6 +118,128 @@ def test_postings_drop_and_append_chunks_without_rereading_the_others() -> None:
     assert edited.chunks("beta").tolist() == [0, 2]
     assert edited.chunks("gamma").tolist() == [1] and edited.chunks("delta").tolist() == [2]
     assert postings.chunks("beta").tolist() == [0, 1], "the original is unchanged (questions may still read it)"
+
+
+def test_a_layered_matrix_edited_at_random_equals_the_matrix_built_at_once() -> None:
+    rng = np.random.default_rng(11)
+    dense = rng.random((40, 12)).astype(np.float32) * (rng.random((40, 12)) < 0.3)
+    layered = LayeredMatrix.of(csc_matrix(dense))
+    compactions = 0
+    for _ in range(60):
+        keep = rng.random(len(dense)) > 0.05
+        width = dense.shape[1] + int(rng.integers(0, 3))  # new terms widen it
+        added = rng.random((int(rng.integers(0, 4)), width)).astype(np.float32) * (rng.random((1, width)) < 0.4)
+        before, shared = layered, layered.base
+        layered = layered.edited(keep, csr_matrix(added))
+        dense = np.vstack([np.pad(dense[keep], ((0, 0), (0, width - dense.shape[1]))), added])
+        compactions += layered.base is not shared
+        assert layered.base is shared or not layered.delta.shape[0], "an edit shares the base, a compaction folds it"
+        assert layered.shape == dense.shape and np.array_equal(layered.tocsc().toarray(), dense)
+        for j in range(width + 1):
+            assert layered.column(j).tolist() == np.flatnonzero(dense[:, j] if j < width else []).tolist()
+            assert layered.column_count(j) == len(layered.column(j))
+        columns = rng.permutation(width + 2)[:5].astype(np.int32)
+        values = rng.random(5).astype(np.float32)
+        want = csc_matrix(np.pad(dense, ((0, 0), (0, 2))))[:, columns] @ values
+        assert np.array_equal(layered.dot(columns, values), want), "bit for bit, as one matrix's product"
+        assert len(before.tocsc().toarray()) == len(before), "the one edited is unchanged (questions may still read it)"
+    assert compactions > 2, "compactions happened along the way"
+
+
+def test_positions_follow_drops_and_appends_as_a_dict_numbered_again_would() -> None:
+    rng = np.random.default_rng(2)
+    ids = [f"c{i}" for i in range(200)]
+    positions = Positions.of(ids)
+    renumbered = 0
+    for step in range(80):
+        dropped = sorted(int(p) for p in rng.choice(len(ids), int(rng.integers(0, 3)), replace=False))
+        readded = [ids[p] for p in dropped[:1]]  # a re-indexed chunk comes back at the end
+        keep = np.ones(len(ids), bool)
+        keep[dropped] = False
+        added = readded + [f"n{step}-{k}" for k in range(int(rng.integers(0, 3)))]
+        ids = [i for i, kept in zip(ids, keep) if kept] + added
+        before = positions
+        positions = positions.edited(keep, added, ids)
+        renumbered += positions._numbered is not before._numbered
+        assert positions == {id_: i for i, id_ in enumerate(ids)} and len(positions) == len(ids)
+        for gone in {before_id for before_id in before if before_id not in positions}:
+            assert gone not in positions and positions.get(gone) is None
+    assert renumbered >= 2, "numbered afresh once enough ids were added"
+
+
+def _random_chunks(rng: np.random.Generator, ids: list[str]) -> Chunks:
+    words = ["alpha", "beta", "gamma", "Allies", "NATO", "KFOR-7", "ZX-12", "summit", "Vilnius", "l'OTAN"]
+    texts = [" ".join(rng.choice(words, int(rng.integers(1, 8)))) + f" ID-{int(rng.integers(0, 30))}" for _ in ids]
+    metadatas = [
+        {"title": str(rng.choice(words)), "lang": str(rng.choice(["en", "fr"])), "date_int": 20200101 + i}
+        for i, _ in enumerate(ids)
+    ]
+    sparse: list[SparseVector | None] = []
+    for _ in ids:
+        indices = np.sort(rng.choice(3000, int(rng.integers(0, 40)), replace=False)).astype(np.int32)
+        values = rng.random(len(indices)).astype(np.float32)
+        sparse.append(None if rng.random() < 0.1 else SparseVector(indices, values))
+    return Chunks(list(ids), texts, metadatas, sparse)
+
+
+def _same_retrieval(edited: Snapshot, rebuilt: Snapshot, rng: np.random.Generator) -> None:
+    assert edited.ids == rebuilt.ids and edited.texts == rebuilt.texts and edited.position == rebuilt.position
+    assert edited.langs.tolist() == rebuilt.langs.tolist() and np.array_equal(edited.date_ints, rebuilt.date_ints)
+    assert edited.sparse is not None and rebuilt.sparse is not None
+    assert np.array_equal(edited.sparse.tocsc().toarray(), rebuilt.sparse.tocsc().toarray())
+    for _ in range(3):
+        indices = np.unique(rng.integers(0, 3100, 30)).astype(np.int32)
+        query = SparseVector(indices, rng.random(len(indices)).astype(np.float32))
+        assert np.array_equal(edited.sparse_scores(query), rebuilt.sparse_scores(query)), "the same, bit for bit"
+    for name in ("tokens", "words", "identifiers"):
+        one, other = getattr(edited, name), getattr(rebuilt, name)
+        for term in set(one.vocab) | set(other.vocab):
+            assert one.chunks(term).tolist() == other.chunks(term).tolist() and one.get(term) == other.get(term)
+    ids = tuple(f"ID-{i}" for i in range(30))
+    assert np.array_equal(edited.identifier_scores(ids), rebuilt.identifier_scores(ids))
+    assert edited.unknown_words("alpha vilnius nowhere") == rebuilt.unknown_words("alpha vilnius nowhere")
+    assert rebuilt.unknown_words("alpha vilnius nowhere") == ["nowhere"]
+
+
+def test_a_snapshot_edited_by_small_deltas_equals_a_full_rebuild_and_reads_back_the_same(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    chunks = _random_chunks(rng, [f"c{i}" for i in range(150)])
+    snapshot = Snapshot().edited(set(), chunks)
+    held = {id_: (t, m, s) for id_, t, m, s in zip(chunks.ids, chunks.texts, chunks.metadatas, chunks.sparse)}
+    order = list(chunks.ids)
+    compactions = 0
+    for step in range(40):  # adds, deletes and re-indexed chunks, a few at a time (compacted every ~15 chunks)
+        removed = set(rng.choice(order, int(rng.integers(0, 3)), replace=False))
+        changed = [str(i) for i in rng.choice(sorted(set(order) - removed), int(rng.integers(0, 2)), replace=False)]
+        added = _random_chunks(rng, changed + [f"new{step}-{k}" for k in range(int(rng.integers(0, 4)))])
+        shared = snapshot.sparse.base if snapshot.sparse is not None else None
+        snapshot = snapshot.edited(removed, added)
+        order = [i for i in order if i not in removed and i not in changed] + added.ids
+        held.update({id_: (t, m, s) for id_, t, m, s in zip(added.ids, added.texts, added.metadatas, added.sparse)})
+        assert snapshot.sparse is not None
+        compactions += snapshot.sparse.base is not shared
+        rows = [held[i] for i in order]
+        rebuilt = Snapshot().edited(set(), Chunks(order, *(list(column) for column in zip(*rows))))
+        _same_retrieval(snapshot, rebuilt, rng)
+    assert 2 < compactions < 20, "small edits share the base; some were compacted"
+
+    path = tmp_path / "snapshot.zip"
+    save(snapshot, path)
+    loaded = load(path, "")
+    assert loaded is not None and loaded.sparse is not None and not loaded.sparse.delta.shape[0]
+    _same_retrieval(loaded, snapshot, rng)
+
+
+def test_a_small_delta_costs_what_changed_not_the_index_size() -> None:
+    rng = np.random.default_rng(8)
+    big = Snapshot().edited(set(), _random_chunks(rng, [f"c{i}" for i in range(3000)]))
+    assert big.sparse is not None
+    edited = big.edited({"c7"}, _random_chunks(rng, ["c9", "n1", "n2"]))
+
+    assert edited.sparse is not None and edited.sparse.base is big.sparse.base, "the large matrices are shared"
+    assert edited.tokens.rows.base is big.tokens.rows.base and edited.sparse.delta.shape[0] == 3
+    assert len(edited) == 3001 and edited.ids[-3:] == ["c9", "n1", "n2"] and "c7" not in edited.position
+    assert len(big) == 3000 and big.ids[7] == "c7", "the snapshot questions may still read is unchanged"
 
 
 def _scan_missing(query, snapshot: Snapshot, filters: Filters | None) -> list[str]:
@@ -229,7 +356,7 @@ def test_a_new_process_starts_from_the_file_and_the_file_matches_chroma(small_in
     assert second.last_refresh == "file"
     assert set(loaded.ids) == set(built.ids) == _held(settings)
     assert loaded.texts == built.texts and loaded.metadatas == built.metadatas
-    assert (loaded.sparse != built.sparse).nnz == 0
+    assert (loaded.sparse.tocsc() != built.sparse.tocsc()).nnz == 0
     question = prepare("Who presented the Quartz Ferry Compact?")
     assert missing_terms(question, loaded) == missing_terms(question, built)
 
