@@ -1,4 +1,4 @@
-"""What an HTML page says about itself: title, publication and modification dates, language.
+"""What an HTML page says about itself: title, publication and modification dates, language, address.
 
 Dates come from htmldate with ``extensive_search=False``: only the markup counts
 (``article:published_time`` / ``modified_time``, ``<meta name="date">``, Dublin Core
@@ -27,6 +27,7 @@ class HtmlMeta:
     date: str | None  # ISO publication date from the markup
     updated: str | None  # ISO modification date, when it differs from the publication date
     lang: str | None  # 'en' or 'fr' from <html lang>, else None
+    url: str | None = None  # the page's own address: <link rel="canonical">, og:url
 
 
 def html_meta(html: str, url: str | None = None) -> HtmlMeta:
@@ -40,7 +41,13 @@ def html_meta(html: str, url: str | None = None) -> HtmlMeta:
         date=published,
         updated=modified if modified != published else None,
         lang=declared_lang(_html_lang(html)),
+        url=_page_url(metadata.url if metadata else None),
     )
+
+
+def _page_url(url: str | None) -> str | None:
+    url = (url or "").strip()
+    return url if re.match(r"https?://[^\s/]+", url) else None
 
 
 def _markup_date(html: str, *, original: bool) -> str | None:
