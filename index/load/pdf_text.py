@@ -155,12 +155,27 @@ def typical_lengths(pages: list[list[Line]]) -> dict[int, float]:
     return {size: sorted(lengths)[math.ceil(0.8 * (len(lengths) - 1))] for size, lengths in by_size.items()}
 
 
+def _ends_short(line: Line, following: Line, full: float) -> bool:
+    """Whether ``line`` stops short of the text column: the next line's first word would have fitted on it.
+
+    Wrapped prose only breaks a line when the next word does not fit; a line that is short
+    (under 30 characters, or under 85 % of a full line with room left for that word) was
+    ended on purpose. Characters stand in for widths, so 10 % is left for wide letters.
+    """
+    text = " ".join(line.text.split())
+    if _HYPHEN_END.search(text):
+        return False
+    if len(text) < _MIN_FULL_LINE:
+        return True
+    next_word = (following.text.split() or [""])[0]
+    return len(text) < 0.85 * full and len(text) + 1 + len(next_word) < 0.9 * full
+
+
 def _paragraphs_of_page(lines: list[Line], full: dict[int, float]) -> list[list[Line]]:
     """Lines grouped into paragraphs by vertical gaps, font-size changes, bullets and short lines.
 
-    Wrapped prose fills its lines: a line well short of a full one (under 3/4 of it, or under
-    30 characters) ends a paragraph (a title, a date line, a paragraph's last line), whatever
-    the spacing after it.
+    Wrapped prose fills its lines: a line that stops short of a full one (``_ends_short``) ends a
+    paragraph (a title, a date line, a paragraph's last line), whatever the spacing after it.
     """
     gaps: dict[float, list[float]] = {}  # line spacing by font size: a title is set wider than the body
     for a, b in zip(lines, lines[1:]):
@@ -174,11 +189,7 @@ def _paragraphs_of_page(lines: list[Line], full: dict[int, float]) -> list[list[
             continue
         previous = paragraphs[-1][-1]
         new = False
-        length = len(" ".join(previous.text.split()))
-        short = length < max(0.75 * full.get(round(previous.size), 0), _MIN_FULL_LINE) and not _HYPHEN_END.search(
-            previous.text.rstrip()
-        )
-        if _BULLET.match(line.text) or short:  # a list item starts its own paragraph
+        if _BULLET.match(line.text) or _ends_short(previous, line, full.get(round(previous.size), 0)):
             new = True
         elif previous.y is not None and line.y is not None:
             gap = previous.y - line.y
