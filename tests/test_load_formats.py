@@ -293,6 +293,19 @@ def test_html_canonical_url_and_read_also_teaser(tmp_path: Path) -> None:
     assert release.text.endswith("to review the first courses.")
 
 
+def test_html_page_that_only_says_when_it_was_updated_has_no_publication_date(tmp_path: Path) -> None:
+    page = """<html lang="en"><head><title>Fictional partnership tools</title>
+<meta property="article:modified_time" content="2021-03-13T10:00:00+00:00"></head><body><article>
+<h1>Fictional partnership tools</h1><p>Last updated: <time datetime="2021-03-13">13 March 2021</time></p>
+<p>The Example Union offers its imaginary partners a menu of training courses and exercises, from weather
+satellites to coastguard drills, each of them open to every member of the invented partnership.</p>
+<p>Partners choose the courses they need, and the Union reviews the menu every year in Testville with the
+chiefs of its fictional coastguards and the ministers of the Example Islands.</p>
+</article></body></html>"""
+    release = load(write(tmp_path / "topic.html", page))
+    assert (release.date, release.updated) == (None, "2021-03-13")
+
+
 # --------------------------------------------------------------------------- benchmarks.reformat round trip
 
 

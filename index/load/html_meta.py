@@ -36,6 +36,8 @@ def html_meta(html: str, url: str | None = None) -> HtmlMeta:
     title = ((metadata.title if metadata else None) or "").strip() or None
     published = _markup_date(html, original=True)
     modified = _markup_date(html, original=False)
+    if published and published == modified and _MODIFIED_MARKUP.search(html) and not _PUBLISHED_MARKUP.search(html):
+        published = None  # htmldate falls back on the modification date: a page that only says when it was updated
     return HtmlMeta(
         title=title,
         date=published,
@@ -48,6 +50,16 @@ def html_meta(html: str, url: str | None = None) -> HtmlMeta:
 def _page_url(url: str | None) -> str | None:
     url = (url or "").strip()
     return url if re.match(r"https?://[^\s/]+", url) else None
+
+
+# Markup that declares when a page was published, or only when it was last modified.
+_PUBLISHED_MARKUP = re.compile(
+    r"""published_time|datePublished|dateCreated|\bpubdate\b|["'](?:date|DC\.date(?:\.issued|\.created)?|dcterms\.(?:created|issued|date)|citation_(?:publication_)?date|publish[_-]?date|sailthru\.date)["']""",
+    re.IGNORECASE,
+)
+_MODIFIED_MARKUP = re.compile(
+    r"modified_time|dateModified|og:updated_time|last-modified|DC\.date\.modified", re.IGNORECASE
+)
 
 
 def _markup_date(html: str, *, original: bool) -> str | None:
