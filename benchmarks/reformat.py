@@ -9,8 +9,10 @@ language and source URL. It is then written the way that format usually carries 
 - ``html``: ``<title>``, ``<meta>`` tags (``og:title``, ``article:published_time``,
   ``og:url``, ``<link rel="canonical">``), ``<time datetime>``, ``<html lang>``, the body in
   ``<article><p>…``, inside invented site chrome (nav menu, breadcrumb, cookie notice,
-  "Share this" links, "Related news" headlines, footer) from one of three fictional site
-  templates ("Example News Portal", "Demo Defence Digest", "Sample Policy Wire");
+  "Share this" links, "Related news" headlines, footer) from one of four fictional site
+  templates ("Example News Portal", "Demo Defence Digest", "Sample Policy Wire", and
+  "Example Gazette", which sets share links, a photo credit and the related list inside
+  the ``<article>``);
 - ``md``: ``# Title`` (or a Setext title) and a date line, no front matter;
 - ``md-front``: YAML front matter (title, date, lang, url under a few usual key names);
 - ``pdf``: a real PDF (fpdf2, a DejaVu TrueType font), text wrapped into lines and pages,
@@ -183,7 +185,7 @@ def _article_html(blocks: list[str], *, read_also: str | None = None, label: str
 
 
 def to_html(release: Release, name: str) -> str:
-    """One of three invented site templates around the release."""
+    """One of four invented site templates around the release."""
     lang = _lang(release)
     c = _CHROME[lang]
     title = html.escape(release.title)
@@ -192,7 +194,7 @@ def to_html(release: Release, name: str) -> str:
     date_human = html.escape(_human_date(release.date, lang)) if release.date else ""
     updated_human = html.escape(_human_date(release.updated, lang)) if release.updated else ""
     url = html.escape(release.url or "")
-    template = _pick(name, 3)
+    template = _pick(name, 4)
     slug = html.escape(Path(name).stem)
 
     if template == 0:  # Example News Portal: semantic HTML5, meta tags, <time datetime>
@@ -268,6 +270,33 @@ def to_html(release: Release, name: str) -> str:
   </div>
   <div class="cookie-bar">{c["cookies"]} <a href="#">{c["accept"]}</a></div>
   <div class="bottom">{site} © 2026 — {c["rights"]} <a href="/privacy">{c["privacy"]}</a></div>"""
+    elif (
+        template == 3
+    ):  # Example Gazette: Dublin Core date, share buttons, photo credit and related list inside <article>
+        site = "Example Gazette"
+        head = [f"<title>{title} :: {site}</title>", f'<meta name="description" content="{title}">']
+        if release.date:
+            head.append(f'<meta name="DC.date" content="{release.date}">')
+        if url:
+            head.append(f'<meta property="og:url" content="{url}">')
+        shown = f"<time>{date_human}</time>" if release.date else ""
+        body = f"""
+  <div class="gdpr">{c["cookies"]} <a href="#">{c["accept"]}</a> <a href="#">{c["decline"]}</a></div>
+  <div id="masthead"><span>{site}</span> <a href="/">{c["home"]}</a> · <a href="/world">{c["news"]}</a>
+    · <a href="/about">{c["about"]}</a></div>
+  <article class="story">
+    <div class="kicker"><a href="/world">{c["news"]}</a></div>
+    <h1>{title}</h1>
+    <div class="dateline">{shown}</div>
+    <div class="share-top">{c["share"]}: <a href="#">Facebook</a> <a href="#">X</a> <a href="#">Email</a></div>
+    {_article_html(blocks)}
+    <p class="credit">Photo: Example picture library</p>
+    <h3>{c["related"]}</h3>
+    <ul class="related-list">
+      {"".join(f'<li><a href="/world/{i}">{html.escape(h)}</a></li>' for i, h in enumerate(related))}
+    </ul>
+  </article>
+  <div id="foot">{site} · {c["contact"]} · {c["privacy"]} · © 2026</div>"""
     else:  # Sample Policy Wire: JSON-LD dates, a "read also" link inside the article, tags, comments
         site = "Sample Policy Wire"
         ld: dict[str, str] = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title}

@@ -271,7 +271,7 @@ def test_repeated_title_then_nato_bullets_under_a_key_header(tmp_path: Path) -> 
 # --------------------------------------------------------------------------- HTML of other sites
 
 
-def test_html_canonical_url_and_read_also_teaser(tmp_path: Path) -> None:
+def test_html_canonical_url_teaser_credit_and_link_list_inside_the_article(tmp_path: Path) -> None:
     page = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Fictional Council meets | Example News Portal</title>
 <link rel="canonical" href="https://news.example.org/council">
@@ -282,6 +282,10 @@ def test_html_canonical_url_and_read_also_teaser(tmp_path: Path) -> None:
 <p>The centre will host its first course on weather satellites in the spring of 2031.</p>
 <p><strong>Read also:</strong> <a href="/news/2">Imaginary coastguard exercise held off Testland</a></p>
 <p>The Council will meet again in Sampletown in May to review the first courses.</p>
+<p>Photo: Example picture library</p>
+<h3>More on this topic</h3>
+<ul><li><a href="/n/4">Fictional envoy visits the Dummy Islands</a></li>
+<li><a href="/n/5">Invented cyber drill links three pretend capitals</a></li></ul>
 </article>
 <aside><h2>Related news</h2><ul><li><a href="/n/3">Sample Council publishes its made-up report</a></li></ul></aside>
 </main><footer>© 2031 Example News Portal. All rights reserved.</footer></body></html>"""
@@ -290,6 +294,8 @@ def test_html_canonical_url_and_read_also_teaser(tmp_path: Path) -> None:
                                                           "https://news.example.org/council")
     assert "Read also" not in release.text and "Imaginary coastguard" not in release.text
     assert "Related news" not in release.text and "All rights reserved" not in release.text
+    assert "Photo" not in release.text and "More on this topic" not in release.text
+    assert "Dummy Islands" not in release.text and "pretend capitals" not in release.text
     assert release.text.endswith("to review the first courses.")
 
 

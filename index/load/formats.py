@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
 from pypdf import PdfReader
 
 from index.release import Release
@@ -35,7 +37,7 @@ def parse_document(kind: str, data: bytes, source: str, *, url: str | None, char
 def _parse_html(html: str, source: str, *, url: str | None) -> Release:
     """A release from an HTML page: trafilatura's main text (site furniture removed), the page's metadata."""
     text = trafilatura.extract(
-        html,
+        _without_link_lists(html),
         url=url,
         output_format="txt",
         include_comments=False,
@@ -47,7 +49,7 @@ def _parse_html(html: str, source: str, *, url: str | None) -> Release:
         raise SourceError("no text found in HTML")
     # trafilatura puts one block (paragraph, list item, heading) per line
     lines = [line.strip() for line in normalise(text).split("\n") if line.strip()]
-    text = "\n\n".join(line for line in lines if not _READ_ALSO.match(line)) or "\n\n".join(lines)
+    text = "\n\n".join(line for line in lines if not _TEASER_OR_CREDIT.match(line)) or "\n\n".join(lines)
     meta = html_meta(html, url)
     url = url or meta.url  # a saved page's canonical address
     return _release_from_extracted(
@@ -62,11 +64,48 @@ def _parse_html(html: str, source: str, *, url: str | None) -> Release:
     )
 
 
-# A teaser for another article set inside the article's text ("Read also: <headline>", "À lire aussi : …"):
-# sites put these between paragraphs, where trafilatura keeps them; they are another release's headline.
-_READ_ALSO = re.compile(
-    r"^(?:read\s+(?:also|more)|see\s+also|also\s+read|related(?:\s+(?:article|story|news))?|more\s+on\s+this"
-    r"|lire\s+aussi|[àa]\s+lire\s+(?:aussi|également)|voir\s+aussi|sur\s+le\s+même\s+sujet)\s*:\s*\S(?:\S*\s+){0,24}\S*$",
+def _without_link_lists(html: str) -> str:
+    """The page without its lists of links: "Related news", "More on this topic", "Documents".
+
+    A list whose every item is only a link (and the heading right before it) lists other pages:
+    trafilatura drops such lists in menus and sidebars, but keeps one set inside the article.
+    The page is returned as is when it has none, or when lxml cannot parse it.
+    """
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ValueError, etree.ParserError):  # e.g. a str with an XML encoding declaration
+        return html
+    lists = [node for node in tree.iter("ul", "ol") if _only_links(node)]
+    if not lists:
+        return html
+    for node in lists:
+        heading = node.getprevious()
+        if heading is not None and heading.tag in ("h2", "h3", "h4", "h5", "h6") and not (heading.tail or "").strip():
+            heading.drop_tree()
+        node.drop_tree()
+    return str(lxml_html.tostring(tree, encoding="unicode"))
+
+
+def _only_links(node: lxml_html.HtmlElement) -> bool:
+    """Whether a list has two items or more, each of them nothing but the text of its links."""
+    items = [child for child in node if child.tag == "li"]
+    if len(items) < 2:
+        return False
+    for item in items:
+        text = " ".join(item.text_content().split())
+        linked = " ".join(" ".join(a.text_content().split()) for a in item.iter("a"))
+        if not text or len(linked) < 0.9 * len(text):
+            return False
+    return True
+
+
+# A teaser for another article set inside the article's text ("Read also: <headline>", "À lire aussi : …"),
+# or a photo credit ("Photo: Example picture library"): sites put these between paragraphs, where
+# trafilatura keeps them; a teaser is another release's headline, a credit names no fact of the release.
+_TEASER_OR_CREDIT = re.compile(
+    r"^(?:(?:read\s+(?:also|more)|see\s+also|also\s+read|related(?:\s+(?:article|story|news))?|more\s+on\s+this"
+    r"|lire\s+aussi|[àa]\s+lire\s+(?:aussi|également)|voir\s+aussi|sur\s+le\s+même\s+sujet)\s*:\s*\S(?:\S*\s+){0,24}\S*"
+    r"|(?:photo|image|picture|photo\s+credit|cr[ée]dit\s+photo|cr[ée]dits?)s?\s*:\s*\S(?:\S*\s+){0,5}\S*)$",
     re.IGNORECASE,
 )
 
