@@ -33,6 +33,8 @@ fi
 PACKAGES=()
 # Debian's Chromium: Playwright's own browser download cannot work offline.
 [ -n "$BROWSER" ] && ! command -v chromium >/dev/null 2>&1 && PACKAGES+=(chromium)
+# The DejaVu font benchmarks.reformat writes its test PDFs in (Chromium usually brings it along).
+[ -n "$BROWSER" ] && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && PACKAGES+=(fonts-dejavu-core)
 # Debian's PostgreSQL server programs (/usr/lib/postgresql/N/bin): the tests start throw-away clusters with them.
 [ -n "$SERVICES" ] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1 \
   && PACKAGES+=(postgresql)

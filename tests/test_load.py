@@ -565,7 +565,8 @@ def test_pdf_in_nato_layout(tmp_path: Path) -> None:
     )
     release = load_file(write(tmp_path / "release.pdf", pdf), max_bytes=1_000_000)
     assert (release.title, release.date, release.updated) == ("NATO test PDF release", "2024-06-11", "2024-06-12")
-    assert release.text == "Allies met in Brussels (today) to discuss défense – €5.\nSecond line of the body."
+    # the two body lines have no gap between them: one paragraph, re-joined
+    assert release.text == "Allies met in Brussels (today) to discuss défense – €5. Second line of the body."
 
 
 def test_pdf_metadata_title_and_creation_date(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ Modules, one job each (imports only go down this list):
 - ``sources``: dispatch what the user typed; list folders; build Failures; load one file or page
 - ``dedupe``: the same release under a second file name is skipped, not indexed twice
 - ``formats``: HTML (trafilatura) and PDF (pypdf, info and XMP) to a Release; text to ``text_layout``
+- ``pdf_text``: a PDF's lines as paragraphs (running headers/footers out, wrapped lines and hyphens re-joined)
 - ``text_layout``: plain text and Markdown to a Release, trying each metadata layout in order
 - ``front_matter``: YAML front matter (PyYAML)
 - ``header``: ``key: value`` header lines (title, date, updated, url/source, lang)

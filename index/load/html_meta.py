@@ -1,4 +1,4 @@
-"""What an HTML page says about itself: title, publication and modification dates, language.
+"""What an HTML page says about itself: title, publication and modification dates, language, address.
 
 Dates come from htmldate with ``extensive_search=False``: only the markup counts
 (``article:published_time`` / ``modified_time``, ``<meta name="date">``, Dublin Core
@@ -27,6 +27,7 @@ class HtmlMeta:
     date: str | None  # ISO publication date from the markup
     updated: str | None  # ISO modification date, when it differs from the publication date
     lang: str | None  # 'en' or 'fr' from <html lang>, else None
+    url: str | None = None  # the page's own address: <link rel="canonical">, og:url
 
 
 def html_meta(html: str, url: str | None = None) -> HtmlMeta:
@@ -35,12 +36,30 @@ def html_meta(html: str, url: str | None = None) -> HtmlMeta:
     title = ((metadata.title if metadata else None) or "").strip() or None
     published = _markup_date(html, original=True)
     modified = _markup_date(html, original=False)
+    if published and published == modified and _MODIFIED_MARKUP.search(html) and not _PUBLISHED_MARKUP.search(html):
+        published = None  # htmldate falls back on the modification date: a page that only says when it was updated
     return HtmlMeta(
         title=title,
         date=published,
         updated=modified if modified != published else None,
         lang=declared_lang(_html_lang(html)),
+        url=_page_url(metadata.url if metadata else None),
     )
+
+
+def _page_url(url: str | None) -> str | None:
+    url = (url or "").strip()
+    return url if re.match(r"https?://[^\s/]+", url) else None
+
+
+# Markup that declares when a page was published, or only when it was last modified.
+_PUBLISHED_MARKUP = re.compile(
+    r"""published_time|datePublished|dateCreated|\bpubdate\b|["'](?:date|DC\.date(?:\.issued|\.created)?|dcterms\.(?:created|issued|date)|citation_(?:publication_)?date|publish[_-]?date|sailthru\.date)["']""",
+    re.IGNORECASE,
+)
+_MODIFIED_MARKUP = re.compile(
+    r"modified_time|dateModified|og:updated_time|last-modified|DC\.date\.modified", re.IGNORECASE
+)
 
 
 def _markup_date(html: str, *, original: bool) -> str | None:

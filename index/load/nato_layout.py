@@ -28,12 +28,17 @@ _MONTH_DAY_YEAR = r"[^\W\d_]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
 _ISO = r"\d{4}-\d{2}-\d{2}"
 _DATE = rf"(?:{_DAY_MONTH_YEAR}|{_MONTH_DAY_YEAR}|{_ISO})"
 _BULLET = r"\s*(?:[•·*\-–]\s*)?"
-_PUBLISHED_LINE = re.compile(rf"^{_BULLET}(?P<date>{_DATE})(?:\s*[-–]\s*(?:{_DATE})?)?\s*$", re.IGNORECASE)
-_UPDATED_LINE = re.compile(
-    rf"^{_BULLET}(?:last\s+updated|updated|mis\s+[àa]\s+jour\s+le|derni[èe]re\s+mise\s+[àa]\s+jour)"
-    rf"\s*:?\s*(?P<date>{_DATE})(?:\s*[-,]?\s*\d{{1,2}}[:h]\d{{2}})?\s*$",
+_UPDATED_WORDS = r"(?:last\s+updated|updated|last\s+modified|mis\s+[àa]\s+jour\s+le|derni[èe]re\s+mise\s+[àa]\s+jour)"
+_TIME = r"(?:\s*[-,]?\s*\d{1,2}[:h]\d{2})?"
+# Other sites' and converters' date lines: "Published: 11 June 2024", "Publié le 11 juin 2024",
+# "Date: 2024-06-11", optionally with the update on the same line ("… | Last updated: 20 June 2024").
+_PUBLISHED_WORDS = r"(?:(?:published|posted|date|publi[ée]e?|date\s+de\s+publication)(?:\s+(?:on|le))?\s*:?\s*)?"
+_PUBLISHED_LINE = re.compile(
+    rf"^{_BULLET}{_PUBLISHED_WORDS}(?P<date>{_DATE}){_TIME}(?:\s*[-–]\s*(?:{_DATE})?)?"
+    rf"(?:\s*[|·•,;–-]\s*{_UPDATED_WORDS}\s*:?\s*(?P<updated>{_DATE}){_TIME})?\s*$",
     re.IGNORECASE,
 )
+_UPDATED_LINE = re.compile(rf"^{_BULLET}{_UPDATED_WORDS}\s*:?\s*(?P<date>{_DATE}){_TIME}\s*$", re.IGNORECASE)
 _SEPARATOR_LINE = re.compile(rf"^{_BULLET}\|?\s*$")
 
 
@@ -74,16 +79,17 @@ class _Header:
     found: bool  # whether any date/updated/separator bullet line was found
 
 
-def _header_line(line: str) -> tuple[str, str | None] | None:
-    """('published'|'updated'|'separator', ISO date) for a header bullet line, else None."""
+def _header_line(line: str) -> list[tuple[str, str | None]] | None:
+    """[('published'|'updated'|'separator', ISO date), …] for a header bullet line, else None."""
     if not line.strip():
         return None
     if match := _PUBLISHED_LINE.match(line):
-        return "published", parse_date(match["date"])
+        fields = [("published", parse_date(match["date"]))]
+        return fields + [("updated", parse_date(match["updated"]))] if match["updated"] else fields
     if match := _UPDATED_LINE.match(line):
-        return "updated", parse_date(match["date"])
+        return [("updated", parse_date(match["date"]))]
     if _SEPARATOR_LINE.match(line):
-        return "separator", None
+        return [("separator", None)]
     return None
 
 
@@ -104,11 +110,11 @@ def split_header(text: str, *, title_line: bool = True) -> _Header:
             if field is None:
                 break
             found = True
-            kind, day = field
-            if kind == "published" and published is None:
-                published = day
-            elif kind == "updated" and updated is None:
-                updated = day
+            for kind, day in field:
+                if kind == "published" and published is None:
+                    published = day
+                elif kind == "updated" and updated is None:
+                    updated = day
         end += 1
     body = "\n".join(lines[end if found else start :])
     return _Header(title, published, updated, body, found)

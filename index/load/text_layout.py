@@ -47,17 +47,27 @@ class Declared:
     source: str | None = None  # 'front_matter' or 'header'
 
 
+# Front matter key names in use (Jekyll, Hugo, Pelican, Zola, schema.org-minded exports), first found wins.
+_DATE_KEYS = ("date", "published", "pubdate", "publishdate", "publish_date", "date_published", "datepublished")
+_UPDATED_KEYS = ("updated", "modified", "lastmod", "last_modified", "date_modified", "datemodified", "last_updated")
+_URL_KEYS = ("url", "source", "link", "source_url", "canonical_url", "canonical", "original_url", "permalink")
+
+
+def _first(fields: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((fields[key] for key in keys if fields.get(key) not in (None, "")), None)
+
+
 def _declared(fields: dict[str, Any], title_line: str | None, source: str) -> Declared:
-    date = fields.get("date", fields.get("published"))
-    raw_url = fields.get("url") or fields.get("source") or fields.get("link")
+    date = _first(fields, _DATE_KEYS)
+    raw_url = next((value for key in _URL_KEYS if isinstance(value := fields.get(key), str) and is_url(value)), None)
     title = fields.get("title")
     return Declared(
         title=str(title).strip() if title not in (None, "") else title_line,
         date=to_iso(date),
-        updated=to_iso(fields.get("updated", fields.get("modified"))),
+        updated=to_iso(_first(fields, _UPDATED_KEYS)),
         url=raw_url.strip() if isinstance(raw_url, str) and is_url(raw_url) else None,
         lang=declared_lang(fields.get("lang", fields.get("language"))),
-        date_unknown=("date" in fields or "published" in fields)
+        date_unknown=any(key in fields for key in _DATE_KEYS)
         and (date is None or (isinstance(date, str) and date.strip().lower() in _UNKNOWN)),
         source=source,
     )
@@ -82,11 +92,12 @@ def parse_release_text(text: str, source: str, *, url: str | None = None, markdo
         raise SourceError("no text")
     declared, text = split_declared(text)
     title = declared.title
+    link, text = _closing_source_link(text)
     if markdown:
         title, text = _markdown_title(text, title)
         text = _strip_markdown(text)
-    # the nato.int bullets may follow a repeat of the declared title (a page saved under a `key: value` header)
-    nato = split_header(text, title_line=not title or _first_line(text) == _folded(title))
+    # a body that opens with the title again (re-posts, the dev2 files) may still carry the nato.int date bullets
+    nato = split_header(text, title_line=not title or _opens_with(text, title))
     if nato.found:
         title, body = title or nato.title, nato.body
     elif title:
@@ -100,25 +111,44 @@ def parse_release_text(text: str, source: str, *, url: str | None = None, markdo
         dates=[(declared.date, declared.source), (nato.date, "nato_layout")],
         guess_date=not declared.date_unknown,
         updated=declared.updated or nato.updated,
-        url=url or declared.url,
+        url=url or declared.url or link,
         lang=declared.lang,
     )
 
 
-def _folded(line: str) -> str:
-    return " ".join(line.split()).casefold()
+def _opens_with(text: str, title: str) -> bool:
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    return " ".join(first.split()).casefold() == " ".join(title.split()).casefold()
 
 
-def _first_line(text: str) -> str:
-    return next((_folded(line) for line in text.split("\n") if line.strip()), "")
+# A last line that only names where the release comes from: "Source: <https://…>", "[Source](https://…)",
+# "Lien : https://…", "Read the original: …", or a bare URL. It is the release's URL, not body text.
+_SOURCE_LABEL = r"(?:source|sources|original|original\s+article|read\s+the\s+original|lien|link|source\s+originale)"
+_CLOSING_LINK = re.compile(
+    rf"^\s*(?:\[(?:{_SOURCE_LABEL})\]\((?P<md>https?://[^)\s]+)\)"
+    rf"|(?:(?:\*\*|__)?{_SOURCE_LABEL}(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*)?<?(?P<plain>https?://[^\s>]+)>?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _closing_source_link(text: str) -> tuple[str | None, str]:
+    """(URL, text without it) when the text's last line only gives the source's address; else (None, text)."""
+    stripped = text.rstrip()
+    head, _, last = stripped.rpartition("\n")
+    match = _CLOSING_LINK.match(last)
+    if not match or not head.strip():
+        return None, text
+    return (match["md"] or match["plain"]).rstrip(".,;"), head
 
 
 _H1 = re.compile(r"^#[ \t]+(?P<title>.+?)[ \t#]*$", re.MULTILINE)
+_SETEXT_H1 = re.compile(r"\A\s*(?P<title>[^\n]*\S[^\n]*)\n[ \t]{0,3}=+[ \t]*$", re.MULTILINE)
 
 
 def _markdown_title(text: str, title: str | None) -> tuple[str | None, str]:
-    """The first '# ' heading as title (taken out of the text), unless a declared title differs from it."""
-    heading = _H1.search(text)
+    """The first '# ' heading (or a Setext title, underlined '===', opening the text) as title, taken out
+    of the text, unless a declared title differs from it."""
+    heading = _SETEXT_H1.match(text) or _H1.search(text)
     if heading and (not title or heading["title"].strip() == title):
         return title or heading["title"].strip(), text[: heading.start()] + text[heading.end() :]
     return title, text
@@ -133,6 +163,9 @@ def _strip_markdown(text: str) -> str:
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links -> their text
     text = re.sub(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", r"\1", text, flags=re.MULTILINE)  # headings
+    text = re.sub(
+        r"(?<=\S)([ \t]*)\n[ \t]{0,3}(?:=+|-{2,})[ \t]*$", r"\1", text, flags=re.MULTILINE
+    )  # Setext underlines
     text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)  # bold
     text = re.sub(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])", r"\1", text)  # *italic*
     text = re.sub(r"(?<![_\w])_(?=\S)(.+?)(?<=\S)_(?![_\w])", r"\1", text)  # _italic_
