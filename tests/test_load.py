@@ -22,6 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the venv
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from helpers.files import pdf_bytes, pdf_string  # noqa: E402
 from index.load import (  # noqa: E402
     SUPPORTED_SUFFIXES,
     SourceError,
@@ -91,27 +92,13 @@ def write(path: Path, data: bytes | str) -> Path:
 # --------------------------------------------------------------------------- a minimal PDF writer
 
 
-def _pdf_string(text: str) -> str:
-    """A PDF literal string body in WinAnsiEncoding, escaped."""
-    out = []
-    for byte in text.encode("cp1252"):
-        char = chr(byte)
-        if char in "()\\":
-            out.append("\\" + char)
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append(f"\\{byte:03o}")
-    return "".join(out)
-
-
 def make_pdf(lines: list[str], *, title: str | None = None, created: str | None = None) -> bytes:
     """One page of Helvetica text, one line per entry, with a correct xref table."""
-    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td", *(f"({_pdf_string(line)}) Tj T*" for line in lines), "ET"]
+    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td", *(f"({pdf_string(line)}) Tj T*" for line in lines), "ET"]
     stream = "\n".join(ops).encode("latin-1") if lines else b""
     info = []
     if title:
-        info.append(f"/Title ({_pdf_string(title)})")
+        info.append(f"/Title ({pdf_string(title)})")
     if created:
         info.append(f"/CreationDate ({created})")
     objects = [
@@ -123,17 +110,7 @@ def make_pdf(lines: list[str], *, title: str | None = None, created: str | None 
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         ("<< " + " ".join(info) + " >>").encode("latin-1"),
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_bytes(objects, info=6)
 
 
 # --------------------------------------------------------------------------- the development corpus

@@ -15,32 +15,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the venv
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from index.load import load_file, parse_release_text  # noqa: E402
+from helpers.files import load, pdf_bytes, pdf_string, write  # noqa: E402
+from index.load import parse_release_text  # noqa: E402
 from index.release import Release  # noqa: E402
 
 PAGE_HEIGHT = 842
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path.resolve()
-
-
-def load(path: Path) -> Release:
-    return load_file(path, max_bytes=1_000_000)
-
-
-def _pdf_string(text: str) -> str:
-    out = []
-    for byte in text.encode("cp1252"):
-        char = chr(byte)
-        if char in "()\\":
-            out.append("\\" + char)
-        elif 32 <= byte < 127:
-            out.append(char)
-        else:
-            out.append(f"\\{byte:03o}")
-    return "".join(out)
 
 
 def positioned_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "") -> bytes:
@@ -52,7 +31,7 @@ def positioned_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "
     for lines in pages:
         ops = ["BT"]
         for y, size, text in lines:
-            ops += [f"/F1 {size:g} Tf", f"1 0 0 1 72 {y:g} Tm", f"({_pdf_string(text)}) Tj"]
+            ops += [f"/F1 {size:g} Tf", f"1 0 0 1 72 {y:g} Tm", f"({pdf_string(text)}) Tj"]
         ops.append("ET")
         stream = "\n".join(ops).encode("latin-1")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
@@ -67,21 +46,7 @@ def positioned_pdf(pages: list[list[tuple[float, float, str]]], *, info: str = "
         len(kids),
     )
     objects.append(f"<< {info} >>".encode("latin-1"))
-    info_number = len(objects)
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        info_number,
-        xref,
-    )
-    return bytes(out)
+    return pdf_bytes(objects, info=len(objects))
 
 
 def body_lines(texts: list[str], *, top: float = 760, size: float = 10, leading: float = 13,

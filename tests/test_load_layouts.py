@@ -17,10 +17,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # the project is not installed in the venv
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from helpers.files import load, pdf_bytes, write  # noqa: E402
 from helpers.indexing import make_settings  # noqa: E402
 from index.chunk import chunk_release  # noqa: E402
 from index.embed import BundledStack, Vectors  # noqa: E402
-from index.load import load_file, parse_release_text, read_sources  # noqa: E402
+from index.load import parse_release_text, read_sources  # noqa: E402
 from index.load.dates import dateline_date, to_iso  # noqa: E402
 from index.load.language import declared_lang  # noqa: E402
 from index.release import Failure, Release, Skipped  # noqa: E402
@@ -33,15 +34,6 @@ EN_BODY = ("The Fictional Council of Allies met in Testville to agree on a new e
            "Ministers also reviewed the budget of the imaginary Joint Training Centre.")
 FR_BODY = ("Le Conseil fictif des Alliés s’est réuni à Villetest pour arrêter un nouveau calendrier d’exercices.\n\n"
            "Les ministres ont également examiné le budget du Centre imaginaire d’entraînement conjoint.")
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path.resolve()
-
-
-def load(path: Path) -> Release:
-    return load_file(path, max_bytes=1_000_000)
 
 
 def assert_body_only(release: Release) -> None:
@@ -244,16 +236,7 @@ def _pdf(lines: list[str], *, info: str = "", xmp: str | None = None) -> bytes:
     if xmp:
         data = xmp.encode("utf-8")
         objects.append(b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_bytes(objects, info=6)
 
 
 XMP = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
