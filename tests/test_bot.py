@@ -106,6 +106,14 @@ def test_a_follow_up_is_answered_from_the_release_of_the_conversation(fictional_
     assert ALF.person in result.text
 
 
+def test_a_follow_up_answered_by_the_sentence_already_quoted_gets_it_again(fictional_index):
+    first = answer("Who presented the ALF-1?", settings=fictional_index)
+    history = [{"role": "user", "content": "Who presented the ALF-1?"}, {"role": "assistant", "content": first.text}]
+    result = answer("What kind of meeting was it?", history=history, settings=fictional_index)
+    assert result.found and "virtual meeting" in result.text   # the quoted sentence holds it: no other one instead
+    assert _name(result.citations[0].source) == ALF.name
+
+
 @pytest.mark.parametrize("question", [
     "How many ships took part in BALTOPS 2019?",
     "Which city will host the NATO Summit in 2031?",
