@@ -17,11 +17,12 @@ WORD = re.compile(r"[^\W_][\w’'-]*", re.U)
 CONTENT_STOPWORDS = STOPWORDS | set("about into over under after before during than then also not no pas plus".split())
 # Tokens that look like identifiers or acronyms: PAF-N, NSATU, MCCS, F-35, SACEUR, 1325, and ordinals of three
 # digits or more ("190th", "190e" session) as their number. Years are left to the date steering.
+_ORDINAL_SUFFIX = r"(?:st|nd|rd|th|e|er|ème|eme)"
 IDENTIFIER = re.compile(
     r"(?<![\w,.-])(?:[A-Z][A-Z0-9]*[A-Z0-9](?:[-/][A-Z0-9]+)*|[A-Z]+-[A-Z0-9]+|"
-    r"(?!(?:19|20)\d\d(?!\d))\d{3,}(?:st|nd|rd|th|e|er|ème|eme)?)(?![\w-])"
+    rf"(?!(?:19|20)\d\d(?!\d))\d{{3,}}{_ORDINAL_SUFFIX}?)(?![\w-])"
 )
-_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th|e|er|ème|eme)$")
+_ORDINAL = re.compile(rf"(?<=\d){_ORDINAL_SUFFIX}$")
 
 
 def identifiers(text: str) -> list[str]:
