@@ -102,7 +102,7 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
     from benchmarks.eval import answer_order, load_questions
     from bot.answer import Bot
     from bot.confidence import missing_terms
-    from bot.extractive import PASSAGES_READ
+    from bot.extractive import PASSAGES_READ, release_of
     from bot.query import prepare
     from bot.sentences import FEATURES, candidate_sentences
     from index.settings import Settings
@@ -162,16 +162,11 @@ def collect(set_name: str, questions_path: Path, corpus: Path, cache: Path) -> l
                 [c.text for c in candidates],
                 candidates,
                 query.lang,
-                [_release_of(ranking.hits[c.hit].metadata) for c in candidates],
+                [release_of(ranking.hits[c.hit].metadata) for c in candidates],
             )
         )
     bot.close()
     return rows
-
-
-def _release_of(metadata: dict[str, Any]) -> tuple[str | None, str]:
-    lang = metadata.get("lang")
-    return (str(lang) if lang else None, str(metadata.get("source")))
 
 
 @dataclass
@@ -305,11 +300,13 @@ def thresholds(rows: list[QuestionRows], models: dict[int, Fitted]) -> dict[str,
         if above and np.mean(above) >= TARGET_SHORT_PRECISION and len(above) >= 3:
             short_above = float(t)
             break
+    answered = [
+        (row, p, short_of(row, p, short_above)) for row, p, score in decided if score >= abstain_below and len(p)
+    ]
     second_ratio = 1.0
     for ratio in np.round(np.arange(0.30, 1.0001, 0.05), 2):
-        lengths = [
-            len(written(row, p, ratio, short_above)) for row, p, score in decided if score >= abstain_below and len(p)
-        ]
+        # the answers as the bot writes them: their length is what MAX_MEDIAN_ANSWER_CHARS bounds
+        lengths = [len(row.answer_text(chosen(row, p, ratio), short)) for row, p, short in answered]
         if lengths and np.median(lengths) <= MAX_MEDIAN_ANSWER_CHARS:
             second_ratio = float(ratio)
             break
@@ -322,11 +319,6 @@ def short_of(row: QuestionRows, p: np.ndarray, short_above: float) -> str | None
 
     best = givable(row, p)[:1]
     return short_answer(Scored(row.candidates[best[0]], float(p[best[0]])), row.leads, short_above) if best else None
-
-
-def written(row: QuestionRows, p: np.ndarray, second_ratio: float, short_above: float) -> str:
-    """The answer text the bot would write (its length is what MAX_MEDIAN_ANSWER_CHARS bounds)."""
-    return row.answer_text(chosen(row, p, second_ratio), short_of(row, p, short_above))
 
 
 def _mean(values: list[float]) -> float | None:

@@ -28,7 +28,7 @@ from . import llm
 from .answer_model import AnswerModel, load_model
 from .citations import Answer, Passage, verify_citations
 from .confidence import ABSTAIN_TEXT, missing_terms, should_abstain
-from .extractive import PASSAGES_READ, Quoted, Scored, choose, compose, givable, score, short_answer
+from .extractive import PASSAGES_READ, Quoted, Scored, choose, compose, givable, release_of, score, short_answer
 from .query import Query, prepare
 from .search import Filters, Ranking, Searcher
 from .sentences import SentenceVectors, candidate_sentences
@@ -238,8 +238,7 @@ def _extractive_answer(
     quotes: dict[int, list[tuple[int, int]]] = {}
     for item in chosen:
         passage = passages[item.hit]
-        lang, source = passage.metadata.get("lang"), str(passage.metadata.get("source"))
-        quoted.append(Quoted(item.candidate.text.strip(), passage.n, str(lang) if lang else None, source))
+        quoted.append(Quoted(item.candidate.text.strip(), passage.n, *release_of(passage.metadata)))
         quotes.setdefault(passage.n, []).append((item.candidate.start, item.candidate.end))
     text, citations = verify_citations(compose(query.lang, quoted, short), passages, quotes)
     yield text

@@ -104,6 +104,12 @@ class Quoted:
     source: str  # its release: another language is announced once per release
 
 
+def release_of(metadata: dict) -> tuple[str | None, str]:
+    """What a sentence's wording takes from its passage's metadata: the release's language and source."""
+    lang = metadata.get("lang")
+    return (str(lang) if lang else None, str(metadata.get("source")))
+
+
 def compose(question_lang: str, quoted: list[Quoted], short: str | None) -> str:
     """The answer as the user reads it: the short answer first, then each sentence with its [n] — quoted when a
     short answer leads or the release is in another language, which is announced once per release.
