@@ -58,11 +58,14 @@ def pending(settings: Settings, collection: Collection, base: Position) -> chang
 def catch_up(settings: Settings, collection: Collection, stamp: str, base: Snapshot) -> CaughtUp:
     """`base` brought to generation `stamp`: by the log's delta when it can tell, else by a full read."""
     found = pending(settings, collection, base)
-    if found is not None:
-        added = read_chunks(collection, sorted(found.ids))
-        snap = base.edited(set(found.ids), added, generation=stamp, cursor=found.cursor, applied=found.entries)
-        return CaughtUp(snap, "delta", len(found.ids))
-    return full_read(settings, collection, stamp)
+    return apply_delta(collection, stamp, base, found) if found is not None else full_read(settings, collection, stamp)
+
+
+def apply_delta(collection: Collection, stamp: str, base: Snapshot, found: changes.Changes) -> CaughtUp:
+    """`base` with the chunks the log names (`pending` of base) fetched again; those Chroma no longer has dropped."""
+    added = read_chunks(collection, sorted(found.ids))
+    snap = base.edited(set(found.ids), added, generation=stamp, cursor=found.cursor, applied=found.entries)
+    return CaughtUp(snap, "delta", len(found.ids))
 
 
 def full_read(settings: Settings, collection: Collection, stamp: str) -> CaughtUp:

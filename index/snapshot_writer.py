@@ -24,8 +24,7 @@ from typing import Literal
 
 from . import snapshot_file
 from .settings import Settings
-from .snapshot import Snapshot
-from .snapshot_sync import catch_up, pending
+from .snapshot_sync import apply_delta, full_read, pending
 from .store import generation, open_collection, reading_store
 
 LAG_CHUNKS = 200  # a file behind by fewer chunks than this (or than LAG_FRACTION of it) is left to readers
@@ -54,14 +53,18 @@ def leave_snapshot(settings: Settings, stack_name: str) -> Outcome:
         collection = open_collection(settings, stack_name)
         stamp = generation(collection)
         head = snapshot_file.manifest(path, str(collection.id))
+        found = None
         if head is not None:
             if head.generation == stamp:
                 return "fresh"
             found = pending(settings, collection, head)
             if found is not None and len(found.ids) < lag_allowed(head.chunks):
                 return "near"
-        base = (snapshot_file.load(path, str(collection.id)) if head is not None else None) or Snapshot()
-        caught = catch_up(settings, collection, stamp, base)
+        base = snapshot_file.load(path, str(collection.id)) if found is not None else None
+        if base is not None and found is not None:  # the log read once: the file's manifest and snapshot agree
+            caught = apply_delta(collection, stamp, base, found)
+        else:
+            caught = full_read(settings, collection, stamp)
     snapshot_file.save(caught.snapshot, path)
     return "updated" if caught.how == "delta" else "written"
 

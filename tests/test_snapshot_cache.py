@@ -553,14 +553,19 @@ def test_a_large_write_brings_the_file_up_to_date_by_its_delta(small_index, monk
     monkeypatch.setattr(index.snapshot_writer, "LAG_FRACTION", 0.0)
     gone = next(p for p in (settings.home.parent / "corpus").iterdir() if p.name == fictional_releases()[0].name)
     read_back: list[str] = []
-    real_catch_up = index.snapshot_writer.catch_up
 
-    def catch_up(*args, **kwargs):  # type: ignore[no-untyped-def]
-        caught = real_catch_up(*args, **kwargs)
-        read_back.append(caught.how)
-        return caught
+    def recorded(name: str):  # type: ignore[no-untyped-def]
+        real = getattr(index.snapshot_writer, name)
 
-    monkeypatch.setattr(index.snapshot_writer, "catch_up", catch_up)
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            caught = real(*args, **kwargs)
+            read_back.append(caught.how)
+            return caught
+
+        return spy
+
+    for name in ("apply_delta", "full_read"):  # how the writer caught up: by the delta, or by reading everything
+        monkeypatch.setattr(index.snapshot_writer, name, recorded(name))
 
     for write in (lambda: update([str(extra)], settings), lambda: remove([str(gone)], settings)):
         write()
