@@ -11,6 +11,8 @@ name, a year after the newest release) with a word no release uses — "BALTOPS"
 
 from __future__ import annotations
 
+import numpy as np
+
 from index.snapshot import Snapshot
 
 from .answer_model import AnswerModel
@@ -41,9 +43,18 @@ def missing_terms(query: Query, snapshot: Snapshot, filters: Filters | None = No
     for term in query.terms:
         if term.isdigit() and int(term) <= latest:  # an earlier year may be covered by an undated page
             continue
-        if snapshot.unknown_words(term, admitted):  # postings of the term's words
+        if snapshot.unknown_words(term, admitted) and not _known_by_initials(term, snapshot, admitted):
             missing.append(term)
     return missing
+
+
+def _known_by_initials(term: str, snapshot: Snapshot, admitted: np.ndarray | None) -> bool:
+    """A name of three or more words whose initials the index uses as a word: "Partnership Auxiliary Forces"
+    asked in English, answered by a French release that only writes "PAF-N" (its own words are all French)."""
+    words = term.split()
+    if len(words) < 3 or not all(w[:1].isupper() for w in words):
+        return False
+    return not snapshot.unknown_words("".join(w[0] for w in words), admitted)
 
 
 def should_abstain(scored: list[Scored], model: AnswerModel) -> bool:

@@ -127,18 +127,19 @@ def asked_for(question: str) -> Asked:
     leading = _LEADING.match(main)
     if leading:
         return Asked(_LEADING_KIND[" ".join(leading.group("word").lower().split())])
-    if _HOW_MANY.search(question):
+    # the main clause only: the "when" of a leading "When the Committee visited KFOR, which commander …" is not asked
+    if _HOW_MANY.search(main):
         return Asked("number")
-    if _WHEN.search(question):
+    if _WHEN.search(main):
         return Asked("date")
-    if _WHERE.search(question):
+    if _WHERE.search(main):
         return Asked("place")
-    if _WHO.search(question):
+    if _WHO.search(main):
         return Asked("person")
-    if _DESCRIBE.search(question):
+    if _DESCRIBE.search(main):
         return Asked("describe")
-    if _WHICH.search(question):
-        focus = _FOCUS.search(question)
+    if _WHICH.search(main):
+        focus = _FOCUS.search(main)
         return Asked("entity", focus=stem(focus.group(1)) if focus else "")
     return Asked("other")
 

@@ -280,6 +280,10 @@ def test_python_m_bot_prints_the_answer_and_its_sources(built_index, tmp_path):
     ("Quel pourcentage du PIB ?", "number"),
     ("Where will the next meeting be held?", "place"),
     ("Et où se tiendra la prochaine ?", "place"),
+    # a leading "when …" clause sets the scene; the main clause says what is asked
+    ("When the Council met in Velmora, which commander gave the briefing?", "person"),
+    ("Lorsque le comité s'est réuni à Velmora, combien de navires étaient présents ?", "number"),
+    ("When the Council met in Velmora, what did it decide?", "other"),
     ("Which committee replaced it?", "entity"),
     ("Which partner countries sent their chiefs?", "place"),
     ("Quel pays a négocié l'accord ?", "place"),
